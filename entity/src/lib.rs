@@ -1,0 +1,19 @@
+//! sea-orm entities shared by the server and the migration crate.
+//!
+//! The schema is kept portable between SQLite (embedded default) and
+//! PostgreSQL: JSON is stored as text, enums as strings, ids as UUIDs or the
+//! platform's own string user id.
+
+pub mod api_keys;
+pub mod devices;
+pub mod notifications;
+pub mod preferences;
+pub mod users;
+
+pub mod prelude {
+    pub use super::api_keys::Entity as ApiKeys;
+    pub use super::devices::Entity as Devices;
+    pub use super::notifications::Entity as Notifications;
+    pub use super::preferences::Entity as Preferences;
+    pub use super::users::Entity as Users;
+}

@@ -1,0 +1,138 @@
+use crate::domain::UserId;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("token expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("invalid RS256 public key: {0}")]
+    BadKey(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    iat: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+}
+
+/// HS256 keys for tokens Herald mints, plus an optional RS256 public key for
+/// tokens a platform's own identity provider issues.
+pub struct JwtKeys {
+    hs_encode: EncodingKey,
+    hs_decode: DecodingKey,
+    rs_decode: Option<DecodingKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl JwtKeys {
+    pub fn new(
+        secret: &[u8],
+        rs256_pem: Option<&[u8]>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Result<Self, JwtError> {
+        let rs_decode = rs256_pem
+            .map(|pem| DecodingKey::from_rsa_pem(pem).map_err(|e| JwtError::BadKey(e.to_string())))
+            .transpose()?;
+        Ok(Self {
+            hs_encode: EncodingKey::from_secret(secret),
+            hs_decode: DecodingKey::from_secret(secret),
+            rs_decode,
+            issuer,
+            audience,
+        })
+    }
+
+    /// Mints an HS256 token for `user`, valid for `ttl_secs`.
+    pub fn mint(&self, user: &UserId, ttl_secs: u64) -> Result<(String, DateTime<Utc>), JwtError> {
+        let now = Utc::now();
+        let exp = now + chrono::Duration::seconds(ttl_secs.min(i64::MAX as u64 / 2) as i64);
+        let claims = Claims {
+            sub: user.as_str().to_string(),
+            exp: exp.timestamp(),
+            iat: now.timestamp(),
+            iss: self.issuer.clone(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.hs_encode)
+            .map_err(|e| JwtError::Invalid(e.to_string()))?;
+        Ok((token, exp))
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = 30;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = &self.issuer {
+            v.set_issuer(&[iss]);
+        }
+        match &self.audience {
+            Some(aud) => v.set_audience(&[aud]),
+            None => v.validate_aud = false,
+        }
+        v
+    }
+
+    pub fn verify(&self, token: &str) -> Result<UserId, JwtError> {
+        let header = decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
+        let key = match header.alg {
+            Algorithm::HS256 => &self.hs_decode,
+            Algorithm::RS256 => self
+                .rs_decode
+                .as_ref()
+                .ok_or_else(|| JwtError::Invalid("RS256 tokens are not configured".into()))?,
+            other => {
+                return Err(JwtError::Invalid(format!(
+                    "algorithm {other:?} is not accepted"
+                )))
+            }
+        };
+        let data =
+            decode::<Claims>(token, key, &self.validation(header.alg)).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
+                    _ => JwtError::Invalid(e.to_string()),
+                }
+            })?;
+        UserId::parse(data.claims.sub).map_err(|e| JwtError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"0123456789abcdef0123456789abcdef", None, None, None).unwrap()
+    }
+
+    #[test]
+    fn minted_tokens_verify_to_their_user() {
+        let user = UserId::parse("user_123").unwrap();
+        let (token, _) = keys().mint(&user, 60).unwrap();
+        assert_eq!(keys().verify(&token).unwrap(), user);
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_refused() {
+        let other = JwtKeys::new(b"another-secret-another-secret-xx", None, None, None).unwrap();
+        let (token, _) = other.mint(&UserId::parse("u").unwrap(), 60).unwrap();
+        assert!(keys().verify(&token).is_err());
+    }
+
+    #[test]
+    fn the_none_algorithm_is_refused() {
+        // header {"alg":"none"} . {"sub":"u","exp":9999999999}
+        let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo5OTk5OTk5OTk5fQ.";
+        assert!(keys().verify(token).is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! Settings: built-in defaults, then an optional `herald.toml` (or the file
+//! named by `HERALD_CONFIG`), then `HERALD_*` environment variables.
+//! Nested keys use a double underscore: `HERALD_WS__HEARTBEAT_INTERVAL_SECS`.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be loaded: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// host:port to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// `sqlite://…` or `postgres://…`; defaults to a SQLite file in `data_dir`.
+    pub database_url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    /// An admin API key accepted as is (bootstrap for tests and first runs).
+    pub admin_api_key: Option<SecretString>,
+    /// HS256 secret for user tokens; generated and persisted in `data_dir` when unset.
+    pub jwt_secret: Option<SecretString>,
+    /// PEM public key (inline) accepted for RS256 user tokens issued elsewhere.
+    pub jwt_rs256_public_key: Option<String>,
+    /// Path to a PEM public key file, as an alternative to the inline key.
+    pub jwt_rs256_public_key_file: Option<PathBuf>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Lifetime of tokens minted by Herald.
+    pub jwt_ttl_secs: u64,
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Base URL clients reach this server at (links, README examples).
+    pub public_url: Option<String>,
+    /// Where the browser SDK and demo inbox are served from.
+    pub static_dir: PathBuf,
+    /// Print the admin key and a demo token when first run creates them.
+    pub first_run_banner: bool,
+    pub http: HttpSettings,
+    pub ws: WsSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct HttpSettings {
+    /// actix-web worker threads; defaults to the number of cores.
+    pub workers: Option<usize>,
+    /// Largest accepted JSON body.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct WsSettings {
+    /// Server ping every N seconds (each session starts at a random offset).
+    pub heartbeat_interval_secs: u64,
+    /// No traffic from the client for M seconds closes the socket.
+    pub client_timeout_secs: u64,
+    /// Frames a session may have queued before it is closed with 4000 (reconnect).
+    pub outbound_queue: usize,
+    /// A single frame write blocked longer than this closes the session with 4000.
+    pub send_timeout_ms: u64,
+    /// Largest inbound frame.
+    pub max_frame_bytes: usize,
+    /// Hub shard actors; users are spread over them by hash.
+    pub hub_shards: usize,
+    /// Most notifications replayed on `since` resume; beyond it `recovered` is false.
+    pub max_replay: u64,
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("HERALD_CONFIG").unwrap_or_else(|_| "herald.toml".into());
+        Self::from_builder(
+            config::Config::builder()
+                .add_source(config::File::with_name(&file).required(false))
+                .add_source(
+                    config::Environment::with_prefix("HERALD")
+                        .prefix_separator("_")
+                        .separator("__")
+                        .try_parsing(true),
+                ),
+        )
+    }
+
+    /// Defaults only (tests start from here and override fields).
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::from_builder(config::Config::builder())
+    }
+
+    fn from_builder(
+        builder: config::ConfigBuilder<config::builder::DefaultState>,
+    ) -> Result<Self, ConfigError> {
+        let s: Settings = builder
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("data_dir", "./data")?
+            .set_default("jwt_ttl_secs", 86_400)?
+            .set_default("log", "info")?
+            .set_default("log_format", "pretty")?
+            .set_default("first_run_banner", true)?
+            .set_default("static_dir", "static")?
+            .set_default("http.max_body_bytes", 256 * 1024)?
+            .set_default("ws.heartbeat_interval_secs", 10)?
+            .set_default("ws.client_timeout_secs", 30)?
+            .set_default("ws.outbound_queue", 256)?
+            .set_default("ws.send_timeout_ms", 10_000)?
+            .set_default("ws.max_frame_bytes", 64 * 1024)?
+            .set_default("ws.hub_shards", 16)?
+            .set_default("ws.max_replay", 1000)?
+            .build()?
+            .try_deserialize()?;
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if self.ws.hub_shards == 0 {
+            return bad("ws.hub_shards", "must be at least 1");
+        }
+        if self.ws.outbound_queue == 0 {
+            return bad("ws.outbound_queue", "must be at least 1");
+        }
+        if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
+            return bad(
+                "ws.client_timeout_secs",
+                "must exceed ws.heartbeat_interval_secs",
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to `sqlite://<data_dir>/herald.db`.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_string(),
+            None => format!("sqlite://{}/herald.db", self.data_dir.display()),
+        }
+    }
+}

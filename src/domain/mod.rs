@@ -1,0 +1,74 @@
+//! Domain types. They depend on nothing else in the crate: every value that
+//! comes from outside is parsed into one of these once, at the edge.
+
+mod channel;
+mod device;
+mod ids;
+mod notification;
+mod preferences;
+mod profile;
+
+pub use channel::Channel;
+pub use device::{DeviceToken, Platform, PushProvider};
+pub use ids::{NotificationId, UserId};
+pub use notification::{ActionUrl, Category, NewNotification, NotificationView, Priority};
+pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
+pub use profile::{Email, Locale, PhoneNumber, TimeZone};
+
+/// Why a value from outside was refused. Each variant maps to a stable API error code.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("invalid user id: {0}")]
+    InvalidUserId(String),
+    #[error("invalid notification id: {0}")]
+    InvalidNotificationId(String),
+    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook")]
+    InvalidChannel(String),
+    #[error("invalid category: {0}")]
+    InvalidCategory(String),
+    #[error("invalid priority: {0}")]
+    InvalidPriority(String),
+    #[error("invalid device token: {0}")]
+    InvalidDeviceToken(String),
+    #[error("unknown platform '{0}'; expected ios, android or web")]
+    InvalidPlatform(String),
+    #[error("unknown push provider '{0}'; expected apns or fcm")]
+    InvalidProvider(String),
+    #[error("invalid quiet hours: {0}")]
+    InvalidQuietHours(String),
+    #[error("invalid {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+}
+
+impl DomainError {
+    /// Stable, machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidUserId(_) => "invalid_user_id",
+            Self::InvalidNotificationId(_) => "invalid_notification_id",
+            Self::InvalidChannel(_) => "invalid_channel",
+            Self::InvalidCategory(_) => "invalid_category",
+            Self::InvalidPriority(_) => "invalid_priority",
+            Self::InvalidDeviceToken(_) => "invalid_device_token",
+            Self::InvalidPlatform(_) => "invalid_platform",
+            Self::InvalidProvider(_) => "invalid_provider",
+            Self::InvalidQuietHours(_) => "invalid_quiet_hours",
+            Self::InvalidField { .. } => "invalid_field",
+        }
+    }
+}
+
+/// Checks a free-text field's length, counting characters, not bytes.
+pub fn bounded_text(
+    field: &'static str,
+    value: String,
+    max_chars: usize,
+) -> Result<String, DomainError> {
+    if value.chars().count() > max_chars {
+        return Err(DomainError::InvalidField {
+            field,
+            reason: format!("longer than {max_chars} characters"),
+        });
+    }
+    Ok(value)
+}

@@ -1,0 +1,15 @@
+//! Herald: a notification server. See README.md for the architecture.
+
+pub mod auth;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod feed;
+pub mod persistence;
+pub mod protocol;
+pub mod realtime;
+pub mod routes;
+pub mod startup;
+pub mod stats;
+pub mod telemetry;

@@ -1,0 +1,292 @@
+//! The user's own feed (JWT). Every query is scoped to the token's `sub`.
+
+use super::send::respond;
+use super::{ApiError, AppState};
+use crate::auth::AuthedUser;
+use crate::domain::{Channel, NewNotification, NotificationView, Priority};
+use crate::persistence::notifications::{self, ListQuery};
+use actix_web::{web, HttpResponse};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const MAX_PAGE: u64 = 100;
+const DEFAULT_PAGE: u64 = 20;
+const MAX_IDS: usize = 1000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::get().to(list))
+        .route("/notifications/unread-count", web::get().to(unread_count))
+        .route("/notifications/mark-read", web::post().to(mark_read_many))
+        .route(
+            "/notifications/mark-all-read",
+            web::post().to(mark_all_read),
+        )
+        .route("/notifications/delete", web::post().to(delete_many))
+        .route("/notifications/test", web::post().to(send_test))
+        .route("/notifications/{id}/read", web::post().to(mark_read_one))
+        .route(
+            "/notifications/{id}/unread",
+            web::post().to(mark_unread_one),
+        )
+        .service(
+            web::resource("/notifications/{id}")
+                .route(web::get().to(get_one))
+                .route(web::delete().to(delete_one)),
+        );
+}
+
+fn encode_cursor(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("s:{seq}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("s:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this server issued")
+        })
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Ok(crate::domain::NotificationId::parse(raw)?.as_uuid())
+}
+
+fn parse_ids(raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
+    if raw.len() > MAX_IDS {
+        return Err(ApiError::unprocessable(
+            "too_many_ids",
+            format!("at most {MAX_IDS} ids per request"),
+        ));
+    }
+    raw.iter().map(|s| parse_id(s)).collect()
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// 1 to 100, default 20.
+    pub limit: Option<u64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    pub unread_only: Option<bool>,
+    pub category: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedPage {
+    pub items: Vec<NotificationView>,
+    /// Pass as `cursor` for the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+    pub unread_count: u64,
+}
+
+/// My notifications, newest first, with stable cursor pagination.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "feed", params(ListParams),
+    security(("user_token" = [])), responses((status = 200, body = FeedPage), (status = 400, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn list(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let category = q
+        .category
+        .clone()
+        .map(crate::domain::Category::parse)
+        .transpose()?;
+    let query = ListQuery {
+        limit: limit + 1,
+        before_seq: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        unread_only: q.unread_only.unwrap_or(false),
+        category: category.map(|c| c.as_str().to_string()),
+    };
+    let mut items = notifications::list(&state.db, &user.0, &query).await?;
+    let next_cursor = if items.len() as u64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|n| encode_cursor(n.seq))
+    } else {
+        None
+    };
+    let unread_count = notifications::unread_count(&state.db, &user.0).await?;
+    Ok(HttpResponse::Ok().json(FeedPage {
+        items,
+        next_cursor,
+        unread_count,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub unread_count: u64,
+}
+
+/// How many of my notifications are unread.
+#[utoipa::path(get, path = "/api/v1/notifications/unread-count", tag = "feed",
+    security(("user_token" = [])), responses((status = 200, body = UnreadCount)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn unread_count(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let unread_count = notifications::unread_count(&state.db, &user.0).await?;
+    Ok(HttpResponse::Ok().json(UnreadCount { unread_count }))
+}
+
+/// One of my notifications.
+#[utoipa::path(get, path = "/api/v1/notifications/{id}", tag = "feed", params(("id" = String, Path)),
+    security(("user_token" = [])), responses((status = 200, body = NotificationView), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn get_one(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let n = notifications::get(&state.db, &user.0, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("notification"))?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdsBody {
+    pub ids: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Changed {
+    /// The ids that were mine and changed; others are ignored.
+    #[schema(value_type = Vec<String>)]
+    pub ids: Vec<Uuid>,
+    pub unread_count: u64,
+}
+
+async fn set_read_one(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    raw: &str,
+    read: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(raw)?;
+    let (ids, unread_count) = state.feed.mark_read(&user.0, &[id], read).await?;
+    if ids.is_empty() {
+        return Err(ApiError::not_found("notification"));
+    }
+    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+}
+
+/// Mark one notification read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "feed", params(("id" = String, Path)),
+    security(("user_token" = [])), responses((status = 200, body = Changed), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn mark_read_one(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_read_one(user, state, &path, true).await
+}
+
+/// Mark one notification unread.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/unread", tag = "feed", params(("id" = String, Path)),
+    security(("user_token" = [])), responses((status = 200, body = Changed), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn mark_unread_one(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_read_one(user, state, &path, false).await
+}
+
+/// Mark several notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/mark-read", tag = "feed", request_body = IdsBody,
+    security(("user_token" = [])), responses((status = 200, body = Changed)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn mark_read_many(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    body: web::Json<IdsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ids = parse_ids(&body.ids)?;
+    let (ids, unread_count) = state.feed.mark_read(&user.0, &ids, true).await?;
+    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+}
+
+/// Mark every notification read.
+#[utoipa::path(post, path = "/api/v1/notifications/mark-all-read", tag = "feed",
+    security(("user_token" = [])), responses((status = 200, body = UnreadCount)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn mark_all_read(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.feed.mark_all_read(&user.0).await?;
+    Ok(HttpResponse::Ok().json(UnreadCount { unread_count: 0 }))
+}
+
+/// Delete one notification.
+#[utoipa::path(delete, path = "/api/v1/notifications/{id}", tag = "feed", params(("id" = String, Path)),
+    security(("user_token" = [])), responses((status = 200, body = Changed), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn delete_one(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let (ids, unread_count) = state.feed.delete(&user.0, &[id]).await?;
+    if ids.is_empty() {
+        return Err(ApiError::not_found("notification"));
+    }
+    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+}
+
+/// Delete several notifications.
+#[utoipa::path(post, path = "/api/v1/notifications/delete", tag = "feed", request_body = IdsBody,
+    security(("user_token" = [])), responses((status = 200, body = Changed)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn delete_many(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    body: web::Json<IdsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ids = parse_ids(&body.ids)?;
+    let (ids, unread_count) = state.feed.delete(&user.0, &ids).await?;
+    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+}
+
+/// Send myself a test notification.
+#[utoipa::path(post, path = "/api/v1/notifications/test", tag = "feed",
+    security(("user_token" = [])), responses((status = 202, body = super::send::SendResponse)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn send_test(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let new = NewNotification::parse(
+        user.0,
+        Some("test".into()),
+        "Test notification".into(),
+        "This is a test notification from Herald. Your inbox works.".into(),
+        None,
+        None,
+        Priority::Normal,
+        None,
+    )?;
+    let outcome = state.feed.send(new, &[Channel::InApp]).await?;
+    Ok(respond(outcome, None))
+}

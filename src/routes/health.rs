@@ -1,0 +1,127 @@
+//! Liveness, readiness (seed 001's health document) and Prometheus metrics.
+
+use super::AppState;
+use crate::stats::StatsSnapshot;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "{\"status\":\"ok\"}")))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub service: &'static str,
+    pub version: &'static str,
+    /// `healthy` or `unhealthy`.
+    pub status: &'static str,
+    /// Each component's state, e.g. `{"database": "connected"}`.
+    pub components: BTreeMap<&'static str, String>,
+    pub realtime: RealtimeStats,
+    #[serde(flatten)]
+    pub counters: StatsSnapshot,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RealtimeStats {
+    pub sessions: usize,
+    pub users: usize,
+    pub evicted: u64,
+}
+
+/// Readiness: 503 when a required component is down.
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let db_up = state.db.ping().await.is_ok();
+    let backend = crate::persistence::describe(&state.db);
+    let mut components = BTreeMap::new();
+    components.insert(
+        "database",
+        if db_up {
+            format!("connected ({backend})")
+        } else {
+            format!("unreachable ({backend})")
+        },
+    );
+    components.insert("realtime_bus", "in-process".to_string());
+    let hub = state.hub.stats().await;
+    let body = Readiness {
+        service: "herald",
+        version: env!("CARGO_PKG_VERSION"),
+        status: if db_up { "healthy" } else { "unhealthy" },
+        components,
+        realtime: RealtimeStats {
+            sessions: hub.sessions,
+            users: hub.users,
+            evicted: hub.evicted,
+        },
+        counters: state.stats.snapshot(),
+    };
+    if db_up {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let s = state.stats.snapshot();
+    let hub = state.hub.stats().await;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    metric(
+        "herald_notifications_processed_total",
+        "counter",
+        "Notifications stored and published.",
+        s.processed_count,
+    );
+    metric(
+        "herald_notifications_suppressed_total",
+        "counter",
+        "Sends suppressed by preferences.",
+        s.suppressed_count,
+    );
+    metric(
+        "herald_notifications_duplicate_total",
+        "counter",
+        "Sends answered from an earlier request_id.",
+        s.duplicate_count,
+    );
+    metric(
+        "herald_notifications_failed_total",
+        "counter",
+        "Sends that failed to store.",
+        s.failed_count,
+    );
+    metric(
+        "herald_ws_sessions",
+        "gauge",
+        "Open WebSocket sessions on this node.",
+        hub.sessions as u64,
+    );
+    metric(
+        "herald_ws_users",
+        "gauge",
+        "Users with at least one open session on this node.",
+        hub.users as u64,
+    );
+    metric(
+        "herald_ws_evicted_total",
+        "counter",
+        "Sessions closed because their outbound queue overflowed.",
+        hub.evicted,
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
+}

@@ -1,0 +1,117 @@
+//! HTTP and WebSocket routes. Handlers parse input into domain types, call
+//! the feed or persistence, and map errors through [`ApiError`].
+
+mod devices;
+mod error;
+mod feed;
+mod health;
+mod openapi;
+mod preferences;
+mod send;
+mod users;
+mod ws;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use openapi::ApiDoc;
+
+use crate::domain::UserId;
+use crate::feed::Feed;
+use crate::realtime::{Hub, SessionDeps};
+use crate::stats::Stats;
+use actix_web::{error::JsonPayloadError, web, HttpRequest};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Shared state handed to handlers by startup.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub feed: Arc<Feed>,
+    pub hub: Hub,
+    pub sessions: Arc<SessionDeps>,
+    pub stats: Arc<Stats>,
+    pub jwt_ttl_secs: u64,
+    pub max_frame_bytes: usize,
+}
+
+/// Parses a `{user_id}` path segment.
+pub(crate) fn path_user(raw: &str) -> Result<UserId, ApiError> {
+    Ok(UserId::parse(raw)?)
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                err.to_string(),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::unprocessable("invalid_body", e.to_string())
+        }
+        _ => ApiError::bad_request("invalid_json", err.to_string()),
+    };
+    api.into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", err.to_string()).into()
+}
+
+fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_path", err.to_string()).into()
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}
+
+/// Registers every route. Specific paths come before `{id}` paths, because
+/// a matching path with the wrong method answers 405 instead of falling through.
+pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(
+            web::JsonConfig::default()
+                .limit(max_body_bytes)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(health::metrics))
+        .service(openapi::swagger())
+        .service(
+            web::scope("/api/v1")
+                .route("/ws", web::get().to(ws::connect))
+                .route("/send", web::post().to(send::send))
+                .configure(users::configure)
+                .configure(feed::configure)
+                .configure(preferences::configure)
+                .configure(devices::configure),
+        );
+    }
+}
+
+/// The browser SDK under `/static/` and the demo inbox at `/`, then a JSON 404 for anything else.
+pub fn static_files(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        if dir.is_dir() {
+            let index = dir.join("index.html");
+            cfg.service(actix_files::Files::new("/static", &dir)).route(
+                "/",
+                web::get().to(move || {
+                    let index = index.clone();
+                    async move { actix_files::NamedFile::open_async(index).await }
+                }),
+            );
+        }
+        cfg.default_service(web::to(not_found));
+    }
+}

@@ -1,0 +1,70 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Herald", description = "Notification server: in-app feed over REST and WebSocket."),
+    paths(
+        super::health::health, super::health::ready, super::health::metrics,
+        super::send::send,
+        super::users::upsert, super::users::get, super::users::delete, super::users::mint_token,
+        super::feed::list, super::feed::unread_count, super::feed::get_one,
+        super::feed::mark_read_one, super::feed::mark_unread_one, super::feed::mark_read_many,
+        super::feed::mark_all_read, super::feed::delete_one, super::feed::delete_many, super::feed::send_test,
+        super::preferences::my_get, super::preferences::my_put, super::preferences::my_patch,
+        super::preferences::svc_get, super::preferences::svc_put, super::preferences::svc_patch,
+        super::devices::my_list, super::devices::my_register, super::devices::my_delete,
+        super::devices::svc_list, super::devices::svc_register, super::devices::svc_delete,
+        super::ws::connect,
+    ),
+    components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),
+    modifiers(&Security),
+    tags(
+        (name = "send", description = "Services send notifications (API key)"),
+        (name = "users", description = "Services manage users (API key)"),
+        (name = "feed", description = "A user's own feed (user JWT)"),
+        (name = "preferences", description = "Channel, category and quiet-hours preferences"),
+        (name = "devices", description = "Push device registration"),
+        (name = "realtime", description = "WebSocket feed"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Service API key"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "user_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "ws_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
+        );
+    }
+}
+
+/// Serves `/api/v1/openapi.json` and Swagger UI at `/api/v1/docs/` (vendored: works offline).
+pub fn swagger() -> SwaggerUi {
+    SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi())
+}

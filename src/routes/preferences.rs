@@ -1,0 +1,120 @@
+//! Preferences, for a user's own token and for services on a user's behalf.
+
+use super::{path_user, ApiError, AppState};
+use crate::auth::{Admin, AuthedUser};
+use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
+use crate::persistence::{preferences, users};
+use actix_web::{web, HttpResponse};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/preferences")
+            .route(web::get().to(my_get))
+            .route(web::put().to(my_put))
+            .route(web::patch().to(my_patch)),
+    )
+    .service(
+        web::resource("/users/{user_id}/preferences")
+            .route(web::get().to(svc_get))
+            .route(web::put().to(svc_put))
+            .route(web::patch().to(svc_patch)),
+    );
+}
+
+async fn read(state: &AppState, user: &UserId) -> Result<HttpResponse, ApiError> {
+    let doc = preferences::get(&state.db, user).await?;
+    Ok(HttpResponse::Ok().json(doc.to_json()))
+}
+
+/// PUT applies the body to the defaults; PATCH applies it to what is stored.
+async fn write(
+    state: &AppState,
+    user: &UserId,
+    body: &serde_json::Value,
+    merge: bool,
+) -> Result<HttpResponse, ApiError> {
+    let patch = PreferencePatch::parse(body)?;
+    let mut doc = if merge {
+        preferences::get(&state.db, user).await?
+    } else {
+        PreferenceDocument::default()
+    };
+    doc.apply(patch);
+    users::ensure(&state.db, user).await?;
+    preferences::save(&state.db, user, &doc).await?;
+    Ok(HttpResponse::Ok().json(doc.to_json()))
+}
+
+/// My preferences.
+#[utoipa::path(get, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
+    responses((status = 200, description = "The preferences document", body = Object)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn my_get(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    read(&state, &user.0).await
+}
+
+/// Replace my preferences.
+#[utoipa::path(put, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
+    request_body(content = Object, description = "{channels, categories, quiet_hours} or seed 002's flat form"),
+    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn my_put(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, &user.0, &body, false).await
+}
+
+/// Merge a partial document into my preferences.
+#[utoipa::path(patch, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
+    request_body = Object, responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.0))]
+pub async fn my_patch(
+    user: AuthedUser,
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, &user.0, &body, true).await
+}
+
+/// A user's preferences.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
+    security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all, fields(user_id = %path))]
+pub async fn svc_get(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    read(&state, &path_user(&path)?).await
+}
+
+/// Replace a user's preferences.
+#[utoipa::path(put, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
+    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all, fields(user_id = %path))]
+pub async fn svc_put(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, &path_user(&path)?, &body, false).await
+}
+
+/// Merge into a user's preferences.
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
+    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all, fields(user_id = %path))]
+pub async fn svc_patch(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, &path_user(&path)?, &body, true).await
+}

@@ -1,0 +1,203 @@
+//! The only module that knows every concrete type: it builds the database,
+//! auth, hub, bus and feed, and hands them to the HTTP server.
+
+use crate::auth::{generate_api_key, Authenticator, JwtKeys};
+use crate::config::Settings;
+use crate::feed::{Feed, FeedCommands};
+use crate::persistence::{self, api_keys};
+use crate::realtime::{Hub, InProcessBus, SessionConfig, SessionDeps};
+use crate::routes::{self, AppState};
+use crate::stats::Stats;
+use crate::telemetry::RedactingRootSpan;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_actix_web::TracingLogger;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Reads the HS256 secret from settings, else from `data_dir/jwt_secret`,
+/// generating and persisting one (mode 0600) on first run.
+pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &settings.jwt_secret {
+        let s = s.expose_secret();
+        anyhow::ensure!(
+            s.len() >= 32,
+            "HERALD_JWT_SECRET must be at least 32 characters"
+        );
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} is too short; delete it to regenerate",
+            path.display()
+        );
+        return Ok(existing.into_bytes());
+    }
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let secret = generate_api_key().plaintext;
+    write_private(&path, &secret)?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+pub fn jwt_keys(settings: &Settings, secret: &[u8]) -> anyhow::Result<JwtKeys> {
+    let pem = match (
+        &settings.jwt_rs256_public_key,
+        &settings.jwt_rs256_public_key_file,
+    ) {
+        (Some(inline), _) => Some(inline.clone().into_bytes()),
+        (None, Some(file)) => {
+            Some(std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?)
+        }
+        (None, None) => None,
+    };
+    Ok(JwtKeys::new(
+        secret,
+        pem.as_deref(),
+        settings.jwt_issuer.clone(),
+        settings.jwt_audience.clone(),
+    )?)
+}
+
+/// On a first run with no admin key configured and none stored, creates one
+/// and prints it with a demo user token, once.
+async fn bootstrap_admin(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    jwt: &JwtKeys,
+) -> anyhow::Result<()> {
+    if settings.admin_api_key.is_some() || !api_keys::list(db).await?.is_empty() {
+        return Ok(());
+    }
+    let key = generate_api_key();
+    api_keys::create(
+        db,
+        "bootstrap-admin",
+        &key.prefix,
+        &key.hash,
+        &["admin".to_string()],
+    )
+    .await?;
+    if settings.first_run_banner {
+        let demo = crate::domain::UserId::parse("demo-user")?;
+        let (token, _) = jwt.mint(&demo, settings.jwt_ttl_secs)?;
+        println!(
+            "\n  Herald first run: an admin API key was created. It is shown only this once.\n\n    \
+             admin API key:     {}\n    demo user token:   {}   (user \"demo-user\")\n\n  \
+             Try: curl -H 'Authorization: Bearer <admin key>' -H 'Content-Type: application/json' \\\n       \
+             -d '{{\"user_id\":\"demo-user\",\"title\":\"Hello\",\"body\":\"It works\"}}' http://{}/api/v1/send\n",
+            key.plaintext, token, settings.bind
+        );
+    }
+    Ok(())
+}
+
+impl Application {
+    /// Builds everything and binds the listener (port 0 picks a free one).
+    /// Must run inside an actix `System`, which owns the hub actors.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = persistence::connect(&settings.database_url())
+            .await
+            .context("cannot open the database")?;
+        tracing::info!(backend = persistence::describe(&db), "database ready");
+        let secret = load_jwt_secret(&settings)?;
+        let jwt = jwt_keys(&settings, &secret)?;
+        bootstrap_admin(&db, &settings, &jwt).await?;
+        let admin_key = settings
+            .admin_api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_string());
+        let auth = web::Data::new(Authenticator::new(db.clone(), admin_key.as_deref(), jwt));
+
+        let hub = Hub::start(settings.ws.hub_shards);
+        let stats = Arc::new(Stats::default());
+        let bus = Arc::new(InProcessBus::new(hub.clone()));
+        let feed = Arc::new(Feed::new(db.clone(), bus, stats.clone()));
+        let session_config = SessionConfig {
+            heartbeat_interval: Duration::from_secs(settings.ws.heartbeat_interval_secs),
+            client_timeout: Duration::from_secs(settings.ws.client_timeout_secs),
+            outbound_queue: settings.ws.outbound_queue,
+            send_timeout: Duration::from_millis(settings.ws.send_timeout_ms),
+            max_replay: settings.ws.max_replay,
+        };
+        let sessions = Arc::new(SessionDeps::new(
+            db.clone(),
+            hub.clone(),
+            Arc::new(FeedCommands(feed.clone())),
+            session_config,
+        ));
+        let state = web::Data::new(AppState {
+            db,
+            feed,
+            hub,
+            sessions,
+            stats,
+            jwt_ttl_secs: settings.jwt_ttl_secs,
+            max_frame_bytes: settings.ws.max_frame_bytes,
+        });
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot bind {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let max_body = settings.http.max_body_bytes;
+        let static_dir = settings.static_dir.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RedactingRootSpan>::new())
+                .app_data(state.clone())
+                .app_data(auth.clone())
+                .configure(routes::configure(max_body))
+                .configure(routes::static_files(static_dir.clone()))
+        })
+        // Nagle's delay cost a hot user's p99 1 ms and stalled pipelined publishes (DEPENDENCIES.md).
+        .tcp_nodelay(true)
+        .shutdown_timeout(10)
+        .listen(listener)?;
+        if let Some(w) = settings.http.workers {
+            server = server.workers(w);
+        }
+        tracing::info!(port, "herald listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
