@@ -173,6 +173,7 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::auth::resolve_api_key))
                 .wrap(TracingLogger::<RedactingRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(auth.clone())

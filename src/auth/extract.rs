@@ -4,8 +4,10 @@
 use super::{AuthError, Authenticator, Scope, ServiceCaller};
 use crate::domain::UserId;
 use crate::routes::ApiError;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 pub fn bearer(req: &HttpRequest) -> Option<String> {
     let header = req
@@ -26,10 +28,37 @@ fn authenticator(req: &HttpRequest) -> Result<web::Data<Authenticator>, ApiError
         .ok_or_else(|| ApiError::internal("authenticator is not configured"))
 }
 
-async fn service(req: HttpRequest, scope: Scope) -> Result<ServiceCaller, ApiError> {
-    let auth = authenticator(&req)?;
-    let token = bearer(&req).ok_or(AuthError::Missing)?;
-    let caller = auth.service(&token).await?;
+/// The outcome of checking an API key, stored by [`resolve_api_key`] so the
+/// extractors below answer synchronously.
+struct ResolvedKey(Result<ServiceCaller, AuthError>);
+
+/// JWTs have three dot-separated parts; API keys have none.
+fn looks_like_jwt(token: &str) -> bool {
+    token.matches('.').count() == 2
+}
+
+/// Middleware: checks a bearer API key before any extractor runs. Without
+/// it, a handler's JSON extractor could answer 422 before a slow key lookup
+/// answered 401, telling an unauthenticated caller about the body.
+pub async fn resolve_api_key(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(token) = bearer(req.request()).filter(|t| !looks_like_jwt(t)) {
+        if let Some(auth) = req.app_data::<web::Data<Authenticator>>().cloned() {
+            let outcome = auth.service(&token).await;
+            req.extensions_mut().insert(ResolvedKey(outcome));
+        }
+    }
+    next.call(req).await
+}
+
+fn service(req: &HttpRequest, scope: Scope) -> Result<ServiceCaller, ApiError> {
+    bearer(req).ok_or(AuthError::Missing)?;
+    let resolved = req.extensions_mut().remove::<ResolvedKey>();
+    // No resolved key means the bearer was a JWT: not a service credential.
+    let ResolvedKey(outcome) = resolved.ok_or(AuthError::Invalid)?;
+    let caller = outcome?;
     caller.require(scope)?;
     Ok(caller)
 }
@@ -39,11 +68,10 @@ pub struct Admin(pub ServiceCaller);
 
 impl FromRequest for Admin {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { service(req, Scope::Admin).await.map(Admin) })
+        std::future::ready(service(req, Scope::Admin).map(Admin))
     }
 }
 
@@ -52,11 +80,10 @@ pub struct Sender(pub ServiceCaller);
 
 impl FromRequest for Sender {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { service(req, Scope::Send).await.map(Sender) })
+        std::future::ready(service(req, Scope::Send).map(Sender))
     }
 }
 

@@ -19,7 +19,9 @@ pub enum JwtError {
 struct Claims {
     sub: String,
     exp: i64,
-    iat: i64,
+    /// Optional: identity providers do not all send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
 }
@@ -60,7 +62,7 @@ impl JwtKeys {
         let claims = Claims {
             sub: user.as_str().to_string(),
             exp: exp.timestamp(),
-            iat: now.timestamp(),
+            iat: Some(now.timestamp()),
             iss: self.issuer.clone(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.hs_encode)
@@ -134,5 +136,28 @@ mod tests {
         // header {"alg":"none"} . {"sub":"u","exp":9999999999}
         let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo5OTk5OTk5OTk5fQ.";
         assert!(keys().verify(token).is_err());
+    }
+}
+
+#[cfg(test)]
+mod rs_tests {
+    use super::*;
+
+    #[test]
+    fn rs256_fixture_verifies() {
+        let public = include_str!("../../tests/fixtures/rs256_public.pem");
+        let private = include_str!("../../tests/fixtures/rs256_private.pem");
+        let keys = JwtKeys::new(
+            b"0123456789abcdef0123456789abcdef",
+            Some(public.as_bytes()),
+            None,
+            None,
+        )
+        .unwrap();
+        let claims =
+            serde_json::json!({"sub": "idp-user", "exp": chrono::Utc::now().timestamp() + 600});
+        let key = EncodingKey::from_rsa_pem(private.as_bytes()).unwrap();
+        let token = encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().as_str(), "idp-user");
     }
 }

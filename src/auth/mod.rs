@@ -4,7 +4,7 @@ mod extract;
 mod jwt;
 mod keys;
 
-pub use extract::{bearer as bearer_token, Admin, AuthedUser, Sender};
+pub use extract::{bearer as bearer_token, resolve_api_key, Admin, AuthedUser, Sender};
 pub use jwt::{JwtError, JwtKeys};
 pub use keys::{generate_api_key, hash_api_key, GeneratedKey};
 

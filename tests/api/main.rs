@@ -1,0 +1,11 @@
+//! Integration tests against the real server over real HTTP and WebSockets.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod feed;
+mod operations;
+mod preferences_and_devices;
+mod send;
+mod websocket;
