@@ -4,8 +4,9 @@
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::config::Settings;
 use crate::feed::{Feed, FeedCommands};
+use crate::persistence::writer::NotificationWriter;
 use crate::persistence::{self, api_keys};
-use crate::realtime::{Hub, InProcessBus, SessionConfig, SessionDeps};
+use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
 use crate::stats::Stats;
 use crate::telemetry::RedactingRootSpan;
@@ -140,9 +141,12 @@ impl Application {
         let auth = web::Data::new(Authenticator::new(db.clone(), admin_key.as_deref(), jwt));
 
         let hub = Hub::start(settings.ws.hub_shards);
+        actix_web::rt::spawn(MemoryTrimmer::new(hub.clone()).run());
         let stats = Arc::new(Stats::default());
         let bus = Arc::new(InProcessBus::new(hub.clone()));
-        let feed = Arc::new(Feed::new(db.clone(), bus, stats.clone()));
+        let (writer, writer_task) = NotificationWriter::new(db.clone());
+        actix_web::rt::spawn(writer_task.run());
+        let feed = Arc::new(Feed::new(db.clone(), writer, bus, stats.clone()));
         let session_config = SessionConfig {
             heartbeat_interval: Duration::from_secs(settings.ws.heartbeat_interval_secs),
             client_timeout: Duration::from_secs(settings.ws.client_timeout_secs),

@@ -1,1 +1,257 @@
-fn main() {}
+//! Load tool: connects N WebSocket users to a running Herald, sends
+//! notifications through `POST /api/v1/send` at a fixed rate, and reports
+//! delivery latency (send -> frame received) plus the server's memory per
+//! connection and idle CPU (heartbeats). See BENCHMARKS.md for how to run it.
+
+use clap::Parser;
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser, Debug)]
+#[command(about = "Herald WebSocket delivery benchmark")]
+struct Args {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Admin API key (or one with the send scope, plus admin for token minting).
+    #[arg(long, env = "HERALD_ADMIN_API_KEY")]
+    admin_key: String,
+    /// The server's JWT secret: tokens are minted locally instead of over HTTP.
+    #[arg(long, env = "HERALD_JWT_SECRET")]
+    jwt_secret: Option<String>,
+    /// WebSocket connections, one user each.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Notifications per second during the load phase.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds to stay idle after connecting, to measure heartbeat CPU.
+    #[arg(long, default_value_t = 10)]
+    idle: u64,
+    /// Server PID, to read its RSS and CPU time from /proc.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Concurrent in-flight sends.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Connections opened at once while ramping up.
+    #[arg(long, default_value_t = 200)]
+    connect_batch: usize,
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// utime + stime in clock ticks (100 per second on Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn mint(secret: &str, user: &str) -> anyhow::Result<String> {
+    let claims = json!({"sub": user, "exp": chrono::Utc::now().timestamp() + 86_400});
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )?)
+}
+
+struct Shared {
+    start: Instant,
+    hist: Mutex<Histogram<u64>>,
+    received: AtomicU64,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let ws_base = args.url.replacen("http", "ws", 1);
+    let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
+    let users: Vec<String> = (0..args.connections)
+        .map(|i| format!("bench-{run}-{i}"))
+        .collect();
+
+    let rss_before = args.pid.and_then(rss_kib);
+    println!("minting {} tokens", users.len());
+    let mut tokens = Vec::with_capacity(users.len());
+    for u in &users {
+        tokens.push(match &args.jwt_secret {
+            Some(s) => mint(s, u)?,
+            None => {
+                let v: Value = http
+                    .post(format!("{}/api/v1/users/{u}/token", args.url))
+                    .bearer_auth(&args.admin_key)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                v["token"].as_str().unwrap_or_default().to_string()
+            }
+        });
+    }
+
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        hist: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
+        received: AtomicU64::new(0),
+    });
+    println!("connecting {} websockets", users.len());
+    let t0 = Instant::now();
+    let mut connected = 0usize;
+    for chunk in tokens.chunks(args.connect_batch) {
+        let conns = chunk
+            .iter()
+            .map(|t| tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?token={t}")));
+        for res in futures_util::future::join_all(conns).await {
+            let (ws, _) = res?;
+            connected += 1;
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let (_, mut read) = ws.split();
+                while let Some(Ok(msg)) = read.next().await {
+                    let Message::Text(text) = msg else { continue };
+                    let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                        continue;
+                    };
+                    if v["type"] != "notification" {
+                        continue;
+                    }
+                    if let Some(sent) = v["notification"]["data"]["sent_us"].as_u64() {
+                        let now = shared.start.elapsed().as_micros() as u64;
+                        let _ = shared
+                            .hist
+                            .lock()
+                            .map(|mut h| h.record(now.saturating_sub(sent).max(1)));
+                        shared.received.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    }
+    println!(
+        "connected {connected} in {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // Idle phase: memory per connection and heartbeat CPU.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    if let Some(pid) = args.pid {
+        let ticks0 = cpu_ticks(pid);
+        tokio::time::sleep(Duration::from_secs(args.idle)).await;
+        let rss_after = rss_kib(pid);
+        if let (Some(b), Some(a)) = (rss_before, rss_after) {
+            println!(
+                "server RSS {} KiB -> {} KiB: {:.1} KB per idle connection",
+                b,
+                a,
+                (a.saturating_sub(b) as f64 * 1024.0) / connected as f64 / 1000.0
+            );
+        }
+        if let (Some(c0), Some(c1)) = (ticks0, cpu_ticks(pid)) {
+            let pct = (c1 - c0) as f64 / args.idle as f64; // ticks/s == % of one core
+            println!(
+                "idle server CPU over {}s: {:.2}% of one core",
+                args.idle, pct
+            );
+        }
+    }
+
+    // Load phase: fixed-rate sends to random connected users.
+    println!(
+        "sending {} notifications/s for {}s",
+        args.rate, args.duration
+    );
+    let total = args.rate * args.duration;
+    let sem = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let failures = Arc::new(AtomicU64::new(0));
+    let cpu0 = args.pid.and_then(cpu_ticks);
+    let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / args.rate.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let load_start = Instant::now();
+    for i in 0..total {
+        tick.tick().await;
+        let permit = sem.clone().acquire_owned().await?;
+        let (http, url, key, failures, shared) = (
+            http.clone(),
+            args.url.clone(),
+            args.admin_key.clone(),
+            failures.clone(),
+            shared.clone(),
+        );
+        let user = users[(i as usize * 7919) % users.len()].clone();
+        tokio::spawn(async move {
+            let sent_us = shared.start.elapsed().as_micros() as u64;
+            let body = json!({"user_id": user, "title": "bench", "body": "load", "data": {"sent_us": sent_us}});
+            let ok = http
+                .post(format!("{url}/api/v1/send"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16() == 202)
+                .unwrap_or(false);
+            if !ok {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(permit);
+        });
+    }
+    let _ = sem.acquire_many(args.concurrency as u32).await;
+    let send_secs = load_start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu1 = args.pid.and_then(cpu_ticks);
+
+    let h = shared
+        .hist
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram lock"))?;
+    let received = shared.received.load(Ordering::Relaxed);
+    println!(
+        "sent {total} in {send_secs:.1}s ({:.0}/s), failed {}",
+        total as f64 / send_secs,
+        failures.load(Ordering::Relaxed)
+    );
+    println!(
+        "received {received} frames ({} missing)",
+        total.saturating_sub(received)
+    );
+    println!(
+        "delivery latency: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+        h.value_at_quantile(0.50) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.value_at_quantile(0.999) as f64 / 1000.0,
+        h.max() as f64 / 1000.0
+    );
+    if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+        let secs = send_secs + 2.0;
+        println!(
+            "server CPU under load: {:.0}% of one core, {:.1} us per notification",
+            (c1 - c0) as f64 / secs,
+            (c1 - c0) as f64 * 10_000.0 / total as f64
+        );
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 
 use crate::bus::{Bus, BusMessage};
 use crate::domain::{Channel, NewNotification, NotificationView, UserId};
+use crate::persistence::writer::NotificationWriter;
 use crate::persistence::{notifications, preferences, StoreError};
 use crate::protocol::ServerFrame;
 use crate::realtime::{CommandError, SessionCommands};
@@ -41,13 +42,24 @@ pub struct SendOutcome {
 
 pub struct Feed {
     db: DatabaseConnection,
+    writer: NotificationWriter,
     bus: Arc<dyn Bus>,
     stats: Arc<Stats>,
 }
 
 impl Feed {
-    pub fn new(db: DatabaseConnection, bus: Arc<dyn Bus>, stats: Arc<Stats>) -> Self {
-        Self { db, bus, stats }
+    pub fn new(
+        db: DatabaseConnection,
+        writer: NotificationWriter,
+        bus: Arc<dyn Bus>,
+        stats: Arc<Stats>,
+    ) -> Self {
+        Self {
+            db,
+            writer,
+            bus,
+            stats,
+        }
     }
 
     /// Stores and fans out a notification, honouring preferences. Commit
@@ -90,7 +102,9 @@ impl Feed {
                 channels: statuses,
             });
         }
-        let inserted = notifications::insert(&self.db, &new)
+        let inserted = self
+            .writer
+            .insert(new.clone())
             .await
             .inspect_err(|_| self.stats.failed())?;
         if inserted.created {

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod notifications;
 pub mod preferences;
 pub mod users;
+pub mod writer;
 
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};

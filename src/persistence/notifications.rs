@@ -58,6 +58,36 @@ pub async fn find_by_request(
         .await?)
 }
 
+/// Earlier notifications for these (user, request_id) pairs, keyed by the pair.
+pub async fn find_existing<'a>(
+    db: &impl ConnectionTrait,
+    news: impl Iterator<Item = &'a NewNotification>,
+) -> StoreResult<std::collections::HashMap<(String, String), NotificationView>> {
+    let (mut users, mut rids) = (vec![], vec![]);
+    for n in news {
+        if let Some(r) = &n.request_id {
+            users.push(n.user_id.as_str().to_string());
+            rids.push(r.clone());
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    if rids.is_empty() {
+        return Ok(out);
+    }
+    // A superset (every user x every id); exact pairs are picked out below.
+    let rows = n::Entity::find()
+        .filter(n::Column::UserId.is_in(users))
+        .filter(n::Column::RequestId.is_in(rids))
+        .all(db)
+        .await?;
+    for row in rows {
+        if let Some(rid) = row.request_id.clone() {
+            out.insert((row.user_id.clone(), rid), to_view(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Stores a notification exactly once per (user, request_id).
 ///
 /// The seq counter is bumped first in the transaction: on PostgreSQL that

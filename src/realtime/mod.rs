@@ -4,7 +4,9 @@
 mod hub;
 mod messages;
 mod session;
+mod trim;
 
 pub use hub::{Hub, HubShard, InProcessBus};
 pub use messages::{Connect, Deliver, Disconnect, Evict, Publish, ShardStats};
 pub use session::{CommandError, SessionCommands, SessionConfig, SessionDeps, WsSession};
+pub use trim::MemoryTrimmer;

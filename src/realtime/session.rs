@@ -178,10 +178,15 @@ impl WsSession {
             self.close(ctx, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
             return;
         }
+        // Inside the actor's context: no task and no timer per ping. A ping
+        // stuck behind a full buffer just waits; the timeout above ends it.
         let mut session = self.session.clone();
-        actix::spawn(async move {
-            let _ = tokio::time::timeout(CONTROL_SEND_TIMEOUT, session.ping(b"")).await;
-        });
+        ctx.spawn(
+            async move {
+                let _ = session.ping(b"").await;
+            }
+            .into_actor(self),
+        );
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
