@@ -144,8 +144,10 @@ impl Application {
         actix_web::rt::spawn(MemoryTrimmer::new(hub.clone()).run());
         let stats = Arc::new(Stats::default());
         let bus = Arc::new(InProcessBus::new(hub.clone()));
-        let (writer, writer_task) = NotificationWriter::new(db.clone());
-        actix_web::rt::spawn(writer_task.run());
+        let (writer, writer_tasks) = NotificationWriter::new(db.clone());
+        for task in writer_tasks {
+            actix_web::rt::spawn(task.run());
+        }
         let feed = Arc::new(Feed::new(db.clone(), writer, bus, stats.clone()));
         let session_config = SessionConfig {
             heartbeat_interval: Duration::from_secs(settings.ws.heartbeat_interval_secs),

@@ -9,9 +9,10 @@ use super::{json_text, StoreError, StoreResult};
 use crate::domain::{NewNotification, NotificationId, NotificationView};
 use chrono::Utc;
 use entity::{notifications as n, users as u};
-use sea_orm::sea_query::{CaseStatement, Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
+    TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::{mpsc, oneshot};
@@ -32,16 +33,33 @@ pub struct NotificationWriter {
     tx: mpsc::Sender<Job>,
 }
 
+/// Writer loops sharing one queue. SQLite has one writer at a time anyway;
+/// on PostgreSQL several batches in flight hide each other's round trips.
+pub fn writer_count(db: &DatabaseConnection) -> usize {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => 1,
+        _ => 4,
+    }
+}
+
 /// The background loop; it ends when every handle is dropped.
 pub struct WriterTask {
     db: DatabaseConnection,
-    rx: mpsc::Receiver<Job>,
+    rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
 }
 
 impl NotificationWriter {
-    pub fn new(db: DatabaseConnection) -> (Self, WriterTask) {
+    /// The handle and `writer_count` loops to spawn.
+    pub fn new(db: DatabaseConnection) -> (Self, Vec<WriterTask>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { tx }, WriterTask { db, rx })
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let tasks = (0..writer_count(&db))
+            .map(|_| WriterTask {
+                db: db.clone(),
+                rx: rx.clone(),
+            })
+            .collect();
+        (Self { tx }, tasks)
     }
 
     /// Stores `new` exactly once per (user, request_id), like [`insert`], batched with its neighbours.
@@ -57,15 +75,21 @@ impl NotificationWriter {
 }
 
 impl WriterTask {
-    pub async fn run(mut self) {
-        while let Some(first) = self.rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match self.rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+    pub async fn run(self) {
+        loop {
+            // Take a batch while holding the queue, then write it without holding it.
+            let batch = {
+                let mut rx = self.rx.lock().await;
+                let Some(first) = rx.recv().await else { return };
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
                 }
-            }
+                batch
+            };
             self.step(batch).await;
         }
     }
@@ -132,42 +156,47 @@ fn active_model(new: &NewNotification, v: &NotificationView) -> n::ActiveModel {
     }
 }
 
-fn bare_user(id: &str, now: chrono::DateTime<Utc>) -> u::ActiveModel {
-    u::ActiveModel {
-        id: Set(id.to_string()),
-        email: Set(None),
-        phone: Set(None),
-        locale: Set(None),
-        timezone: Set(None),
-        name: Set(None),
-        data: Set("{}".into()),
-        last_seq: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-}
-
-/// Bumps each user's counter by its count in one statement; returns user -> new last_seq.
+/// Creates missing users and bumps every user's counter by its count, in one
+/// statement: `INSERT … ON CONFLICT (id) DO UPDATE SET last_seq = last_seq + excluded.last_seq
+/// RETURNING id, last_seq`. Rows are sorted by id, so concurrent batches lock users in
+/// the same order. Returns user -> new last_seq.
 async fn bump_seqs(
     db: &impl ConnectionTrait,
     counts: &BTreeMap<&str, i64>,
 ) -> StoreResult<HashMap<String, i64>> {
-    let mut case = CaseStatement::new();
+    let now = Utc::now();
+    let mut insert = Query::insert();
+    insert.into_table(u::Entity).columns([
+        u::Column::Id,
+        u::Column::Data,
+        u::Column::LastSeq,
+        u::Column::CreatedAt,
+        u::Column::UpdatedAt,
+    ]);
     for (user, k) in counts {
-        case = case.case(Expr::col(u::Column::Id).eq(*user), Expr::val(*k));
+        insert
+            .values([
+                (*user).into(),
+                "{}".into(),
+                (*k).into(),
+                now.into(),
+                now.into(),
+            ])
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     }
-    let increment: Expr = case.finally(Expr::val(0i64)).into();
-    let stmt = Query::update()
-        .table(u::Entity)
-        .value(
-            u::Column::LastSeq,
-            Expr::col(u::Column::LastSeq).add(increment),
+    let excluded = Expr::col((Alias::new("excluded"), u::Column::LastSeq));
+    insert
+        .on_conflict(
+            OnConflict::column(u::Column::Id)
+                .value(
+                    u::Column::LastSeq,
+                    Expr::col((u::Entity, u::Column::LastSeq)).add(excluded),
+                )
+                .to_owned(),
         )
-        .and_where(Expr::col(u::Column::Id).is_in(counts.keys().copied()))
-        .returning(Query::returning().columns([u::Column::Id, u::Column::LastSeq]))
-        .to_owned();
+        .returning(Query::returning().columns([u::Column::Id, u::Column::LastSeq]));
     let mut out = HashMap::with_capacity(counts.len());
-    for row in db.query_all(&stmt).await? {
+    for row in db.query_all(&insert).await? {
         out.insert(
             row.try_get::<String>("", "id")?,
             row.try_get::<i64>("", "last_seq")?,
@@ -212,10 +241,6 @@ async fn write_batch(
             *counts.entry(news[i].user_id.as_str()).or_default() += 1;
         }
         let txn = db.begin().await?;
-        u::Entity::insert_many(counts.keys().map(|id| bare_user(id, now)))
-            .on_conflict_do_nothing_on([u::Column::Id])
-            .exec_without_returning(&txn)
-            .await?;
         let lasts = bump_seqs(&txn, &counts).await?;
         // Seqs were handed out as (last - count, last]; give them in arrival order.
         let mut next: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
