@@ -23,6 +23,8 @@ pub enum Command {
     /// Manage service API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Load a pack of templates and rules (DIR/pack.json, or a .json file), idempotently.
+    Import { path: std::path::PathBuf },
     /// Mint a user token (JWT) for USER_ID.
     Token {
         user_id: String,
@@ -59,6 +61,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::ApiKey(cmd) => api_key(cmd, &settings).await?,
+        Command::Import { path } => {
+            let file = if path.is_dir() {
+                path.join("pack.json")
+            } else {
+                path
+            };
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let pack: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            let db = persistence::connect(&settings.database_url()).await?;
+            let summary = crate::packs::import(&db, &pack).await?;
+            println!("{summary}");
+        }
         Command::Token { user_id, ttl } => {
             let user = UserId::parse(user_id)?;
             let keys = jwt_keys(&settings, &load_jwt_secret(&settings)?)?;

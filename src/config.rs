@@ -50,6 +50,20 @@ pub struct Settings {
     pub first_run_banner: bool,
     pub http: HttpSettings,
     pub ws: WsSettings,
+    /// RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`; unset means no consumer.
+    pub amqp_url: Option<SecretString>,
+    pub amqp_exchange: String,
+    /// `queue=key1,key2;queue2=key3`.
+    pub amqp_queues: String,
+    pub amqp_prefetch: u16,
+    /// Transient failures before a message is dead-lettered.
+    pub amqp_max_redeliveries: u32,
+    /// Redis, e.g. `redis://127.0.0.1:6379`: fast idempotency, and the sources below.
+    pub redis_url: Option<SecretString>,
+    /// Pub/sub channels to consume, comma-separated.
+    pub redis_channels: String,
+    /// Streams to read with the `herald` consumer group, comma-separated.
+    pub redis_streams: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -117,6 +131,12 @@ impl Settings {
             .set_default("ws.max_frame_bytes", 64 * 1024)?
             .set_default("ws.hub_shards", 16)?
             .set_default("ws.max_replay", 1000)?
+            .set_default("amqp_exchange", "herald.events")?
+            .set_default("amqp_queues", "herald.events=#")?
+            .set_default("amqp_prefetch", 256)?
+            .set_default("amqp_max_redeliveries", 5)?
+            .set_default("redis_channels", "")?
+            .set_default("redis_streams", "")?
             .build()?
             .try_deserialize()?;
         s.check()?;
@@ -135,6 +155,12 @@ impl Settings {
         }
         if self.ws.outbound_queue == 0 {
             return bad("ws.outbound_queue", "must be at least 1");
+        }
+        if let Err(e) = crate::sources::parse_queues(&self.amqp_queues) {
+            return Err(ConfigError::Invalid {
+                key: "amqp_queues",
+                reason: e,
+            });
         }
         if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
             return bad(

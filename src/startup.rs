@@ -6,8 +6,13 @@ use crate::config::Settings;
 use crate::feed::{Feed, FeedCommands};
 use crate::persistence::writer::NotificationWriter;
 use crate::persistence::{self, api_keys};
+use crate::pipeline::fast::FastIdempotency;
+use crate::pipeline::{Catalog, Pipeline};
 use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
+use crate::sources::amqp::{AmqpConfig, AmqpSource};
+use crate::sources::redis::{RedisIdempotency, RedisSource};
+use crate::sources::{parse_list, parse_queues, Source, SourceHealth};
 use crate::stats::Stats;
 use crate::telemetry::RedactingRootSpan;
 use actix_web::dev::Server;
@@ -19,6 +24,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
+
+fn pipeline_has_fast(p: &Pipeline) -> bool {
+    p.has_fast_path()
+}
 
 pub struct Application {
     port: u16,
@@ -148,7 +157,70 @@ impl Application {
         for task in writer_tasks {
             actix_web::rt::spawn(task.run());
         }
-        let feed = Arc::new(Feed::new(db.clone(), writer, bus, stats.clone()));
+        let feed = Arc::new(Feed::new(
+            db.clone(),
+            writer.clone(),
+            bus.clone(),
+            stats.clone(),
+        ));
+
+        let catalog = Catalog::new(db.clone());
+        catalog
+            .reload()
+            .await
+            .context("cannot load rules and templates")?;
+        actix_web::rt::spawn(catalog.clone().run());
+        let health = Arc::new(SourceHealth::default());
+        let redis_client = match &settings.redis_url {
+            Some(url) => {
+                Some(redis::Client::open(url.expose_secret()).context("invalid HERALD_REDIS_URL")?)
+            }
+            None => None,
+        };
+        // Created here, on the runtime that lives as long as the server (DEPENDENCIES.md pitfall 3).
+        let fast: Option<Arc<dyn FastIdempotency>> = match &redis_client {
+            Some(client) => match redis::aio::ConnectionManager::new(client.clone()).await {
+                Ok(conn) => Some(Arc::new(RedisIdempotency::new(conn))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis unreachable: event dedupe uses the database guard alone");
+                    health.down(Source::Redis);
+                    None
+                }
+            },
+            None => None,
+        };
+        let pipeline = Arc::new(Pipeline::new(
+            db.clone(),
+            writer,
+            bus,
+            catalog,
+            fast,
+            stats.clone(),
+        ));
+        if let Some(url) = &settings.amqp_url {
+            let cfg = AmqpConfig {
+                url: url.expose_secret().to_string(),
+                exchange: settings.amqp_exchange.clone(),
+                queues: parse_queues(&settings.amqp_queues).map_err(anyhow::Error::msg)?,
+                prefetch: settings.amqp_prefetch,
+                max_redeliveries: settings.amqp_max_redeliveries,
+            };
+            actix_web::rt::spawn(AmqpSource::new(cfg, pipeline.clone(), health.clone()).run());
+        }
+        if let Some(client) = redis_client {
+            let (channels, streams) = (
+                parse_list(&settings.redis_channels),
+                parse_list(&settings.redis_streams),
+            );
+            if !channels.is_empty() || !streams.is_empty() {
+                actix_web::rt::spawn(
+                    RedisSource::new(client, channels, streams, pipeline.clone(), health.clone())
+                        .run(),
+                );
+            } else if pipeline_has_fast(&pipeline) {
+                health.connected(Source::Redis);
+            }
+        }
         let session_config = SessionConfig {
             heartbeat_interval: Duration::from_secs(settings.ws.heartbeat_interval_secs),
             client_timeout: Duration::from_secs(settings.ws.client_timeout_secs),
@@ -165,6 +237,8 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             feed,
+            pipeline,
+            sources: health,
             hub,
             sessions,
             stats,

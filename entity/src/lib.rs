@@ -5,9 +5,15 @@
 //! platform's own string user id.
 
 pub mod api_keys;
+pub mod dead_letters;
+pub mod deliveries;
 pub mod devices;
+pub mod events;
 pub mod notifications;
 pub mod preferences;
+pub mod rules;
+pub mod template_versions;
+pub mod templates;
 pub mod users;
 
 pub mod prelude {

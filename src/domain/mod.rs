@@ -3,17 +3,21 @@
 
 mod channel;
 mod device;
+mod event;
 mod ids;
 mod notification;
 mod preferences;
 mod profile;
+mod rule;
 
 pub use channel::Channel;
 pub use device::{DeviceToken, Platform, PushProvider};
+pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
 pub use notification::{ActionUrl, Category, NewNotification, NotificationView, Priority};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
+pub use rule::{lookup, RecipientMap, Rule};
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

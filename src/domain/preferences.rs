@@ -39,6 +39,24 @@ impl QuietHours {
         }
     }
 
+    /// When `now` is inside the window, the moment it ends (in UTC).
+    pub fn defer_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        if !self.contains(now) {
+            return None;
+        }
+        let local = now.with_timezone(&self.timezone);
+        let mut date = local.date_naive();
+        if self.start > self.end && local.time() >= self.start {
+            date = date.succ_opt()?;
+        }
+        let end = self
+            .timezone
+            .from_local_datetime(&date.and_time(self.end))
+            .earliest()?;
+        Some(end.with_timezone(&Utc))
+    }
+
     fn to_json(&self) -> Value {
         serde_json::json!({
             "start": self.start.format("%H:%M").to_string(),

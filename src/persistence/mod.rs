@@ -3,8 +3,11 @@
 
 pub mod api_keys;
 pub mod devices;
+pub mod events;
 pub mod notifications;
 pub mod preferences;
+pub mod rules;
+pub mod templates;
 pub mod users;
 pub mod writer;
 
@@ -18,6 +21,8 @@ pub enum StoreError {
     Db(#[from] DbErr),
     #[error("not found")]
     NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

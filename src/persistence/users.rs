@@ -76,6 +76,32 @@ pub async fn ensure(db: &impl ConnectionTrait, id: &UserId) -> StoreResult<()> {
     Ok(())
 }
 
+/// Creates the user with `p` unless it exists; returns the stored row either way.
+pub async fn create_if_missing(
+    db: &impl ConnectionTrait,
+    id: &UserId,
+    p: Profile,
+) -> StoreResult<users::Model> {
+    let now = Utc::now();
+    let am = users::ActiveModel {
+        id: Set(id.as_str().to_string()),
+        email: Set(p.email),
+        phone: Set(p.phone),
+        locale: Set(p.locale),
+        timezone: Set(p.timezone),
+        name: Set(p.name),
+        data: Set(json_text(&p.data)),
+        last_seq: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    users::Entity::insert(am)
+        .on_conflict_do_nothing_on([users::Column::Id])
+        .exec_without_returning(db)
+        .await?;
+    get(db, id).await?.ok_or(StoreError::NotFound)
+}
+
 pub async fn get(db: &impl ConnectionTrait, id: &UserId) -> StoreResult<Option<users::Model>> {
     Ok(users::Entity::find_by_id(id.as_str().to_string())
         .one(db)

@@ -101,6 +101,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found("resource"),
+            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             other => Self::internal(other),
         }
     }

@@ -48,11 +48,19 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         },
     );
     components.insert("realtime_bus", "in-process".to_string());
+    components.extend(state.sources.describe());
     let hub = state.hub.stats().await;
     let body = Readiness {
         service: "herald",
         version: env!("CARGO_PKG_VERSION"),
-        status: if db_up { "healthy" } else { "unhealthy" },
+        // A broker outage degrades ingestion but the API still serves: 200, and it shows.
+        status: if !db_up {
+            "unhealthy"
+        } else if state.sources.is_down() {
+            "degraded"
+        } else {
+            "healthy"
+        },
         components,
         realtime: RealtimeStats {
             sessions: hub.sessions,

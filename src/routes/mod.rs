@@ -3,11 +3,14 @@
 
 mod devices;
 mod error;
+mod events;
 mod feed;
 mod health;
 mod openapi;
 mod preferences;
+mod rules;
 mod send;
+mod templates;
 mod users;
 mod ws;
 
@@ -26,6 +29,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub feed: Arc<Feed>,
+    pub pipeline: Arc<crate::pipeline::Pipeline>,
+    pub sources: Arc<crate::sources::SourceHealth>,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
@@ -94,7 +99,10 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(users::configure)
                 .configure(feed::configure)
                 .configure(preferences::configure)
-                .configure(devices::configure),
+                .configure(devices::configure)
+                .configure(templates::configure)
+                .configure(rules::configure)
+                .configure(events::configure),
         );
     }
 }

@@ -19,6 +19,10 @@ use utoipa_swagger_ui::SwaggerUi;
         super::devices::my_list, super::devices::my_register, super::devices::my_delete,
         super::devices::svc_list, super::devices::svc_register, super::devices::svc_delete,
         super::ws::connect,
+        super::templates::create, super::templates::list, super::templates::get, super::templates::update,
+        super::templates::delete, super::templates::versions, super::templates::render,
+        super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
+        super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),
     modifiers(&Security),
@@ -30,6 +34,9 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "devices", description = "Push device registration"),
         (name = "realtime", description = "WebSocket feed"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "templates", description = "Versioned templates and render previews (API key, admin)"),
+        (name = "rules", description = "Event-to-notification rules (API key, admin)"),
+        (name = "events", description = "Events over REST, audit, dead letters"),
     )
 )]
 pub struct ApiDoc;

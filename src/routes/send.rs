@@ -74,18 +74,63 @@ pub(crate) fn parse_channels(
     Ok(channels)
 }
 
+/// Renders the in-app parts of `code` for `user`'s locale: (title, body, action_url, version).
+async fn render_in_app(
+    state: &AppState,
+    user: &UserId,
+    code: &str,
+    vars: &serde_json::Value,
+) -> Result<(String, String, Option<String>, i32), ApiError> {
+    let engine = state.pipeline.templates();
+    if !engine.exists(code) {
+        return Err(ApiError::unprocessable(
+            "template_not_found",
+            format!("template '{code}' does not exist"),
+        ));
+    }
+    let locale = crate::persistence::users::get(&state.db, user)
+        .await?
+        .and_then(|u| u.locale);
+    let r = engine
+        .render(code, locale.as_deref(), "in_app", vars)
+        .map_err(|e| ApiError::unprocessable("template_render_failed", e.to_string()))?;
+    let part = |n: &str| r.parts.get(n).cloned().unwrap_or_default();
+    let url = r
+        .parts
+        .get("action_url")
+        .filter(|u| !u.trim().is_empty())
+        .cloned();
+    Ok((part("title"), part("body"), url, r.version))
+}
+
 impl SendRequest {
-    fn into_parts(self) -> Result<(NewNotification, Vec<Channel>), ApiError> {
+    async fn into_parts(
+        mut self,
+        state: &AppState,
+    ) -> Result<(NewNotification, Vec<Channel>), ApiError> {
+        let mut template = None;
+        if let Some(code) = self.template_code.take() {
+            let user = UserId::parse(self.user_id.clone())?;
+            let vars = self
+                .variables
+                .take()
+                .unwrap_or_else(|| serde_json::json!({}));
+            let (title, body, url, version) = render_in_app(state, &user, &code, &vars).await?;
+            self.title = self.title.or(Some(title));
+            self.body = self.body.or(Some(body));
+            self.action_url = self.action_url.or(url);
+            template = Some((code, version));
+        }
+        let (mut new, channels) = self.into_plain_parts()?;
+        new.template = template;
+        Ok((new, channels))
+    }
+
+    fn into_plain_parts(self) -> Result<(NewNotification, Vec<Channel>), ApiError> {
         if self.variables.is_some() && self.template_code.is_none() {
             return Err(ApiError::unprocessable(
                 "invalid_field",
                 "variables need a template_code",
-            ));
-        }
-        if self.template_code.is_some() {
-            return Err(ApiError::unprocessable(
-                "templates_unavailable",
-                "template_code is not supported by this server yet; send title and body",
             ));
         }
         let user = UserId::parse(self.user_id)?;
@@ -147,7 +192,7 @@ pub async fn send(
     state: web::Data<AppState>,
     body: web::Json<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, channels) = body.into_inner().into_parts()?;
+    let (new, channels) = body.into_inner().into_parts(&state).await?;
     let request_id = new.request_id.clone();
     let outcome = state.feed.send(new, &channels).await?;
     Ok(respond(outcome, request_id))

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod events;
 mod feed;
 mod operations;
 mod preferences_and_devices;

@@ -149,13 +149,13 @@ async fn channels_without_a_provider_are_reported_unavailable(app: TestApp) {
     assert_eq!(body["channels"]["email"], "unavailable");
 }
 
-async fn a_template_code_is_answered_with_a_clear_422(app: TestApp) {
+async fn an_unknown_template_code_is_answered_with_a_clear_422(app: TestApp) {
     let res = app
         .send(json!({"user_id": "u", "template_code": "welcome", "variables": {"name": "A"}}))
         .await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "templates_unavailable");
+    assert_eq!(body["error"]["code"], "template_not_found");
 }
 
 on_both_databases!(
@@ -167,5 +167,5 @@ on_both_databases!(
     a_disabled_in_app_channel_suppresses_the_notification,
     a_disabled_category_suppresses_only_that_category,
     channels_without_a_provider_are_reported_unavailable,
-    a_template_code_is_answered_with_a_clear_422,
+    an_unknown_template_code_is_answered_with_a_clear_422,
 );

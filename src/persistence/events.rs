@@ -1,0 +1,96 @@
+//! Processed events (audit), deliveries and dead letters.
+
+use super::{parse_json, StoreResult};
+use chrono::Utc;
+use entity::{dead_letters as dl, deliveries as d, events as e};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub async fn find(db: &impl ConnectionTrait, event_id: &str) -> StoreResult<Option<e::Model>> {
+    Ok(e::Entity::find_by_id(event_id.to_string()).one(db).await?)
+}
+
+pub async fn deliveries_for_event(
+    db: &impl ConnectionTrait,
+    event_id: &str,
+) -> StoreResult<Vec<d::Model>> {
+    Ok(d::Entity::find()
+        .filter(d::Column::EventId.eq(event_id))
+        .order_by_asc(d::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+pub fn delivery_json(m: &d::Model) -> StoreResult<Value> {
+    Ok(serde_json::json!({
+        "id": m.id, "channel": m.channel, "user_id": m.user_id, "status": m.status,
+        "notification_id": m.notification_id, "rule_id": m.rule_id,
+        "template_code": m.template_code, "template_version": m.template_version,
+        "content": parse_json("content", &m.content)?, "attempts": m.attempts,
+        "next_attempt_at": m.next_attempt_at, "last_error": m.last_error,
+        "provider_message_id": m.provider_message_id, "created_at": m.created_at,
+    }))
+}
+
+pub async fn add_dead_letter(
+    db: &impl ConnectionTrait,
+    source: &str,
+    reason: &str,
+    payload: &[u8],
+    metadata: Value,
+) -> StoreResult<dl::Model> {
+    Ok(dl::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        source: Set(source.to_string()),
+        reason: Set(reason.to_string()),
+        payload: Set(String::from_utf8_lossy(payload).into_owned()),
+        metadata: Set(metadata.to_string()),
+        status: Set("open".into()),
+        created_at: Set(Utc::now()),
+        replayed_at: Set(None),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn dead_letters(
+    db: &impl ConnectionTrait,
+    status: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<dl::Model>> {
+    let mut q = dl::Entity::find();
+    if let Some(s) = status {
+        q = q.filter(dl::Column::Status.eq(s));
+    }
+    Ok(q.order_by_desc(dl::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn dead_letter(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<dl::Model>> {
+    Ok(dl::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn mark_replayed(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<()> {
+    dl::Entity::update_many()
+        .col_expr(dl::Column::Status, Expr::value("replayed"))
+        .col_expr(dl::Column::ReplayedAt, Expr::value(Utc::now()))
+        .filter(dl::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub fn dead_letter_json(m: &dl::Model) -> Value {
+    serde_json::json!({
+        "id": m.id, "source": m.source, "reason": m.reason, "payload": m.payload,
+        "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
+        "status": m.status, "created_at": m.created_at, "replayed_at": m.replayed_at,
+    })
+}

@@ -1,0 +1,148 @@
+//! Events over REST, their audit trail, dead letters and pack import.
+
+use super::{ApiError, AppState};
+use crate::auth::{Admin, Sender};
+use crate::persistence::events;
+use crate::pipeline::PipelineError;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/events", web::post().to(publish))
+        .route("/events/{event_id}", web::get().to(audit))
+        .route("/dead-letters", web::get().to(dead_letters))
+        .route("/dead-letters/{id}/replay", web::post().to(replay))
+        .route("/import", web::post().to(import));
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Malformed(m) => {
+                ApiError::unprocessable("malformed_event", m.to_string())
+            }
+            PipelineError::Rejected(m) => ApiError::unprocessable("event_rejected", m),
+            PipelineError::Transient(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::packs::PackError> for ApiError {
+    fn from(e: crate::packs::PackError) -> Self {
+        match e {
+            crate::packs::PackError::Invalid(d) => d.into(),
+            crate::packs::PackError::Template { .. } => {
+                ApiError::unprocessable("template_syntax_error", e.to_string())
+            }
+            crate::packs::PackError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Publish an event over REST (seed 001 flat JSON or a `StandardMessage` envelope).
+/// A malformed or unprocessable event is answered 422 and also kept as a dead letter.
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = Object,
+    responses((status = 202, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn publish(
+    _: Sender,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    match state.pipeline.ingest(&body, None, "rest").await {
+        Ok(outcome) => Ok(HttpResponse::Accepted().json(outcome)),
+        Err(e) if !e.is_transient() => {
+            let id = state
+                .pipeline
+                .dead_letter("rest", &e.to_string(), &body, json!({}))
+                .await?;
+            tracing::info!(dead_letter = %id, "REST event refused");
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What an event produced: matched rules, notifications and deliveries, or why nothing matched.
+#[utoipa::path(get, path = "/api/v1/events/{event_id}", tag = "events", params(("event_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn audit(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ev = events::find(&state.db, &path)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let deliveries = events::deliveries_for_event(&state.db, &ev.event_id).await?;
+    let deliveries: Vec<Value> = deliveries
+        .iter()
+        .map(events::delivery_json)
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(json!({
+        "event_id": ev.event_id, "event_type": ev.event_type, "source": ev.source, "status": ev.status,
+        "outcome": serde_json::from_str::<Value>(&ev.outcome).unwrap_or(Value::Null),
+        "deliveries": deliveries, "created_at": ev.created_at,
+    })))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct DeadLetterParams {
+    /// `open` or `replayed`.
+    pub status: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// Dead letters, newest first.
+#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "events", params(DeadLetterParams), security(("api_key" = [])),
+    responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all)]
+pub async fn dead_letters(
+    _: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<DeadLetterParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = events::dead_letters(&state.db, q.status.as_deref(), limit).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"items": rows.iter().map(events::dead_letter_json).collect::<Vec<_>>()})))
+}
+
+/// Re-run a dead letter after fixing a template or rule.
+#[utoipa::path(post, path = "/api/v1/dead-letters/{id}/replay", tag = "events", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn replay(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = uuid::Uuid::parse_str(&path)
+        .map_err(|_| ApiError::unprocessable("invalid_id", "dead letter ids are UUIDs"))?;
+    let dl = events::dead_letter(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dead letter"))?;
+    let meta: Value = serde_json::from_str(&dl.metadata).unwrap_or(Value::Null);
+    let fallback = meta.get("routing_key").and_then(Value::as_str);
+    let outcome = state
+        .pipeline
+        .ingest(dl.payload.as_bytes(), fallback, &dl.source)
+        .await?;
+    events::mark_replayed(&state.db, id).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Load a pack of templates and rules, idempotently.
+#[utoipa::path(post, path = "/api/v1/import", tag = "templates", security(("api_key" = [])), request_body = Object,
+    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn import(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let summary = crate::packs::import(&state.db, &body).await?;
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::Ok().json(summary))
+}

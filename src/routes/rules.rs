@@ -1,0 +1,97 @@
+//! Rule management (admin).
+
+use super::{ApiError, AppState};
+use crate::auth::Admin;
+use crate::packs::{parse_rule, rule_json};
+use crate::persistence::rules;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/rules")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/rules/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| ApiError::unprocessable("invalid_rule_id", "rule ids are UUIDs"))
+}
+
+/// Create a rule: `{name, event_pattern, channels, template_code, category?, priority?, recipient?, condition?, enabled?}`.
+#[utoipa::path(post, path = "/api/v1/rules", tag = "rules", security(("api_key" = [])), request_body = Object,
+    responses((status = 201, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let rule = parse_rule(&body, uuid::Uuid::now_v7())?;
+    let saved = rules::create(&state.db, &rule).await?;
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::Created().json(rule_json(&saved)))
+}
+
+/// List rules.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all)]
+pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let all = rules::list(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({"items": all.iter().map(rule_json).collect::<Vec<_>>()})))
+}
+
+/// Read a rule.
+#[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn get(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rule = rules::get(&state.db, parse_id(&path)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule"))?;
+    Ok(HttpResponse::Ok().json(rule_json(&rule)))
+}
+
+/// Replace a rule.
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), security(("api_key" = [])),
+    request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let rule = parse_rule(&body, parse_id(&path)?)?;
+    let saved = rules::update(&state.db, &rule).await?;
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::Ok().json(rule_json(&saved)))
+}
+
+/// Delete a rule.
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn delete(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !rules::delete(&state.db, parse_id(&path)?).await? {
+        return Err(ApiError::not_found("rule"));
+    }
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,270 @@
+//! RabbitMQ consumer (lapin): a durable topic exchange, durable queues with
+//! their bindings, a prefetch, and manual acks only after the event's effects
+//! are committed. Malformed or unprocessable messages, and ones that keep
+//! failing, go to the `herald.dead-letter` exchange with the reason in a header.
+
+use super::{Backoff, Source, SourceHealth};
+use crate::pipeline::Pipeline;
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::*;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const DEAD_LETTER_EXCHANGE: &str = "herald.dead-letter";
+pub const DEAD_LETTER_QUEUE: &str = "herald.dead-letter";
+/// Pause before a transiently failed message is requeued, so a database outage is not a hot loop.
+const REQUEUE_DELAY: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Debug)]
+pub struct AmqpConfig {
+    pub url: String,
+    pub exchange: String,
+    pub queues: Vec<(String, Vec<String>)>,
+    pub prefetch: u16,
+    pub max_redeliveries: u32,
+}
+
+pub struct AmqpSource {
+    cfg: AmqpConfig,
+    pipeline: Arc<Pipeline>,
+    health: Arc<SourceHealth>,
+    /// Failures per message body hash, for the redelivery limit.
+    failures: Mutex<HashMap<u64, u32>>,
+}
+
+enum Verdict {
+    Ack,
+    Requeue,
+    DeadLetter(String),
+}
+
+fn body_key(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
+}
+
+impl AmqpSource {
+    pub fn new(cfg: AmqpConfig, pipeline: Arc<Pipeline>, health: Arc<SourceHealth>) -> Self {
+        Self {
+            cfg,
+            pipeline,
+            health,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn run(self) {
+        let this = Arc::new(self);
+        let mut backoff = Backoff::default();
+        loop {
+            this.health.connecting(Source::RabbitMq);
+            match this.clone().session(&mut backoff).await {
+                Ok(()) => tracing::warn!("rabbitmq consumer stream ended; reconnecting"),
+                Err(e) => tracing::warn!(error = %e, "rabbitmq unavailable; reconnecting"),
+            }
+            this.health.down(Source::RabbitMq);
+            backoff.wait().await;
+        }
+    }
+
+    /// Declares the topology both ways round, so producers and Herald can start in any order.
+    pub async fn declare(ch: &Channel, cfg: &AmqpConfig) -> lapin::Result<()> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        ch.exchange_declare(
+            cfg.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+        ch.exchange_declare(
+            DEAD_LETTER_EXCHANGE.into(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+        let qopts = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        ch.queue_declare(DEAD_LETTER_QUEUE.into(), qopts, FieldTable::default())
+            .await?;
+        ch.queue_bind(
+            DEAD_LETTER_QUEUE.into(),
+            DEAD_LETTER_EXCHANGE.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+        for (queue, keys) in &cfg.queues {
+            ch.queue_declare(queue.as_str().into(), qopts, FieldTable::default())
+                .await?;
+            for key in keys {
+                ch.queue_bind(
+                    queue.as_str().into(),
+                    cfg.exchange.as_str().into(),
+                    key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn session(self: Arc<Self>, backoff: &mut Backoff) -> lapin::Result<()> {
+        let conn = Connection::connect(
+            &self.cfg.url,
+            ConnectionProperties::default().with_connection_name("herald".into()),
+        )
+        .await?;
+        let ch = conn.create_channel().await?;
+        Self::declare(&ch, &self.cfg).await?;
+        ch.basic_qos(self.cfg.prefetch, BasicQosOptions::default())
+            .await?;
+        let mut streams = vec![];
+        for (queue, _) in &self.cfg.queues {
+            let consumer = ch
+                .basic_consume(
+                    queue.as_str().into(),
+                    format!("herald-{queue}").as_str().into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let q = queue.clone();
+            streams.push(consumer.map(move |d| (q.clone(), d)).boxed());
+        }
+        self.health.connected(Source::RabbitMq);
+        backoff.reset();
+        tracing::info!(exchange = %self.cfg.exchange, queues = self.cfg.queues.len(), "consuming from rabbitmq");
+        // Many deliveries in flight at once (bounded by the prefetch), so the
+        // group-commit writer sees batches.
+        let limit = self.cfg.prefetch.max(1) as usize;
+        futures_util::stream::select_all(streams)
+            .for_each_concurrent(limit, |(queue, delivery)| {
+                let (this, ch) = (self.clone(), ch.clone());
+                async move {
+                    match delivery {
+                        Ok(d) => this.handle(&ch, &queue, d).await,
+                        Err(e) => tracing::warn!(error = %e, "rabbitmq delivery error"),
+                    }
+                }
+            })
+            .await;
+        Ok(())
+    }
+
+    /// Processes one delivery and settles it. Exposed for tests.
+    pub async fn handle(&self, ch: &Channel, queue: &str, d: Delivery) {
+        let routing_key = d.routing_key.as_str().to_string();
+        let verdict = self.judge(&d.data, &routing_key, queue).await;
+        let settled = match verdict {
+            Verdict::Ack => d.acker.ack(BasicAckOptions::default()).await,
+            Verdict::Requeue => {
+                tokio::time::sleep(REQUEUE_DELAY).await;
+                d.acker
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
+            }
+            Verdict::DeadLetter(reason) => {
+                if let Err(e) = self
+                    .dead_letter(ch, queue, &routing_key, &d.data, &reason)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not dead-letter; requeueing");
+                    d.acker
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..Default::default()
+                        })
+                        .await
+                } else {
+                    d.acker.ack(BasicAckOptions::default()).await
+                }
+            }
+        };
+        if let Err(e) = settled {
+            tracing::warn!(error = %e, "could not settle a delivery; it will be redelivered");
+        }
+    }
+
+    async fn judge(&self, body: &[u8], routing_key: &str, queue: &str) -> Verdict {
+        let source = format!("amqp:{queue}");
+        match self.pipeline.ingest(body, Some(routing_key), &source).await {
+            Ok(_) => {
+                if let Ok(mut f) = self.failures.lock() {
+                    f.remove(&body_key(body));
+                }
+                Verdict::Ack
+            }
+            Err(e) if e.is_transient() => {
+                let n = self.failures.lock().map(|mut f| {
+                    let n = f.entry(body_key(body)).or_default();
+                    *n += 1;
+                    *n
+                });
+                match n {
+                    Ok(n) if n >= self.cfg.max_redeliveries => {
+                        Verdict::DeadLetter(format!("failed {n} times: {e}"))
+                    }
+                    _ => Verdict::Requeue,
+                }
+            }
+            Err(e) => Verdict::DeadLetter(e.to_string()),
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        ch: &Channel,
+        queue: &str,
+        routing_key: &str,
+        body: &[u8],
+        reason: &str,
+    ) -> Result<(), String> {
+        let mut headers = FieldTable::default();
+        headers.insert(
+            "x-herald-reason".into(),
+            AMQPValue::LongString(reason.into()),
+        );
+        headers.insert("x-herald-queue".into(), AMQPValue::LongString(queue.into()));
+        headers.insert(
+            "x-herald-routing-key".into(),
+            AMQPValue::LongString(routing_key.into()),
+        );
+        ch.basic_publish(
+            DEAD_LETTER_EXCHANGE.into(),
+            routing_key.into(),
+            BasicPublishOptions::default(),
+            body,
+            BasicProperties::default()
+                .with_headers(headers)
+                .with_delivery_mode(2),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let meta = json!({"queue": queue, "routing_key": routing_key});
+        self.pipeline
+            .dead_letter(&format!("amqp:{queue}"), reason, body, meta)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

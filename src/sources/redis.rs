@@ -1,0 +1,291 @@
+//! Redis sources (seed 003): pub/sub channels and streams read through the
+//! consumer group `herald` (XREADGROUP, XACK after commit, XAUTOCLAIM for
+//! entries a crashed consumer left pending), plus seed 001's fast
+//! idempotency keys.
+
+use super::{Backoff, Source, SourceHealth};
+use crate::pipeline::fast::{key, FastIdempotency, STATUS_TTL_SECS};
+use crate::pipeline::Pipeline;
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::AsyncCommands;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const GROUP: &str = "herald";
+/// Entries pending this long on another consumer are claimed (it probably died).
+pub const CLAIM_IDLE_MS: u64 = 30_000;
+/// Entries read per XREADGROUP / XAUTOCLAIM.
+const BATCH: usize = 256;
+/// How long XREADGROUP blocks waiting for entries.
+const BLOCK_MS: usize = 1000;
+
+/// The fast path: `event:{id}:status` with a 24-hour TTL. Redis errors are
+/// logged and ignored; the database guard still prevents duplicates.
+pub struct RedisIdempotency {
+    conn: ConnectionManager,
+}
+
+impl RedisIdempotency {
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self { conn }
+    }
+}
+
+impl FastIdempotency for RedisIdempotency {
+    fn status(&self, event_id: &str) -> BoxFuture<'_, Option<String>> {
+        let (mut conn, k) = (self.conn.clone(), key(event_id));
+        Box::pin(async move {
+            conn.get::<_, Option<String>>(&k)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "redis idempotency check failed; using the database guard alone"))
+                .ok()
+                .flatten()
+        })
+    }
+
+    fn set_status(&self, event_id: &str, status: &'static str) -> BoxFuture<'_, ()> {
+        let (mut conn, k) = (self.conn.clone(), key(event_id));
+        Box::pin(async move {
+            if let Err(e) = conn.set_ex::<_, _, ()>(&k, status, STATUS_TTL_SECS).await {
+                tracing::warn!(error = %e, "redis idempotency mark failed");
+            }
+        })
+    }
+}
+
+/// The event body a stream entry carries: the `event`/`data`/`payload`/`body`/`message`
+/// field when there is one, else all fields as a flat JSON object.
+pub fn entry_body(entry: &StreamId) -> Vec<u8> {
+    let text =
+        |v: &redis::Value| -> Option<String> { redis::from_redis_value::<String>(v.clone()).ok() };
+    for f in ["event", "data", "payload", "body", "message"] {
+        if let Some(s) = entry.map.get(f).and_then(text) {
+            return s.into_bytes();
+        }
+    }
+    let obj: Map<String, Value> = entry
+        .map
+        .iter()
+        .filter_map(|(k, v)| text(v).map(|s| (k.clone(), Value::String(s))))
+        .collect();
+    Value::Object(obj).to_string().into_bytes()
+}
+
+pub struct RedisSource {
+    client: redis::Client,
+    channels: Vec<String>,
+    streams: Vec<String>,
+    consumer: String,
+    pipeline: Arc<Pipeline>,
+    health: Arc<SourceHealth>,
+}
+
+impl RedisSource {
+    pub fn new(
+        client: redis::Client,
+        channels: Vec<String>,
+        streams: Vec<String>,
+        pipeline: Arc<Pipeline>,
+        health: Arc<SourceHealth>,
+    ) -> Self {
+        let consumer = format!(
+            "herald-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        Self {
+            client,
+            channels,
+            streams,
+            consumer,
+            pipeline,
+            health,
+        }
+    }
+
+    pub async fn run(self) {
+        let this = Arc::new(self);
+        let subs = this.clone();
+        let subscriber = async move {
+            if subs.channels.is_empty() {
+                return;
+            }
+            let mut backoff = Backoff::default();
+            loop {
+                if let Err(e) = subs.pubsub_session(&mut backoff).await {
+                    tracing::warn!(error = %e, "redis pub/sub lost; reconnecting");
+                }
+                subs.health.down(Source::Redis);
+                backoff.wait().await;
+            }
+        };
+        let readers = this.clone();
+        let reader = async move {
+            if readers.streams.is_empty() {
+                return;
+            }
+            let mut backoff = Backoff::default();
+            loop {
+                if let Err(e) = readers.stream_session(&mut backoff).await {
+                    tracing::warn!(error = %e, "redis streams lost; reconnecting");
+                }
+                readers.health.down(Source::Redis);
+                backoff.wait().await;
+            }
+        };
+        futures_util::join!(subscriber, reader);
+    }
+
+    /// A dedicated pub/sub connection does not reconnect by itself, so this loop supervises it.
+    async fn pubsub_session(&self, backoff: &mut Backoff) -> redis::RedisResult<()> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        for ch in &self.channels {
+            pubsub.subscribe(ch).await?;
+        }
+        self.health.connected(Source::Redis);
+        backoff.reset();
+        tracing::info!(channels = ?self.channels, "subscribed to redis channels");
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            let channel = msg.get_channel_name().to_string();
+            let body = msg.get_payload_bytes().to_vec();
+            // Pub/sub has no redelivery: anything that fails is dead-lettered, never dropped.
+            if let Err(e) = self
+                .pipeline
+                .ingest(&body, Some(&channel), &format!("redis:{channel}"))
+                .await
+            {
+                let meta = json!({"channel": channel, "routing_key": channel});
+                if let Err(store) = self
+                    .pipeline
+                    .dead_letter(&format!("redis:{channel}"), &e.to_string(), &body, meta)
+                    .await
+                {
+                    tracing::error!(error = %store, reason = %e, "could not record a dead letter for a pub/sub message");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn stream_session(&self, backoff: &mut Backoff) -> redis::RedisResult<()> {
+        let mut conn = self.client.get_multiplexed_async_connection().await?;
+        for s in &self.streams {
+            // From the start of the stream: with dedupe, re-reading old entries is harmless.
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(s)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = created {
+                if e.code() != Some("BUSYGROUP") {
+                    return Err(e);
+                }
+            }
+        }
+        self.health.connected(Source::Redis);
+        backoff.reset();
+        tracing::info!(streams = ?self.streams, "reading redis streams");
+        let mut last_claim = std::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            if last_claim.elapsed() > Duration::from_millis(CLAIM_IDLE_MS / 2) {
+                last_claim = std::time::Instant::now();
+                for s in &self.streams {
+                    self.claim_stale(&mut conn, s).await?;
+                }
+            }
+            self.step(&mut conn).await?;
+        }
+    }
+
+    /// Reads and processes one batch of new entries. Exposed for tests.
+    pub async fn step(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+    ) -> redis::RedisResult<usize> {
+        let opts = redis::streams::StreamReadOptions::default()
+            .group(GROUP, &self.consumer)
+            .count(BATCH)
+            .block(BLOCK_MS);
+        let ids: Vec<&str> = self.streams.iter().map(|_| ">").collect();
+        let reply: Option<StreamReadReply> = conn.xread_options(&self.streams, &ids, &opts).await?;
+        let mut n = 0;
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            n += key.ids.len();
+            self.process_entries(conn, &key.key, key.ids).await?;
+        }
+        Ok(n)
+    }
+
+    async fn claim_stale(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        stream: &str,
+    ) -> redis::RedisResult<()> {
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(stream)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(CLAIM_IDLE_MS)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        if !reply.claimed.is_empty() {
+            tracing::info!(
+                stream,
+                count = reply.claimed.len(),
+                "claimed stale stream entries"
+            );
+            self.process_entries(conn, stream, reply.claimed).await?;
+        }
+        Ok(())
+    }
+
+    async fn process_entries(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        stream: &str,
+        entries: Vec<StreamId>,
+    ) -> redis::RedisResult<()> {
+        let source = format!("stream:{stream}");
+        let outcomes = futures_util::future::join_all(entries.iter().map(|e| {
+            let body = entry_body(e);
+            let source = source.clone();
+            async move {
+                match self.pipeline.ingest(&body, Some(stream), &source).await {
+                    Ok(_) => true,
+                    Err(err) if err.is_transient() => false,
+                    Err(err) => {
+                        let meta =
+                            json!({"stream": stream, "entry_id": e.id, "routing_key": stream});
+                        self.pipeline
+                            .dead_letter(&source, &err.to_string(), &body, meta)
+                            .await
+                            .is_ok()
+                    }
+                }
+            }
+        }))
+        .await;
+        let done: Vec<&str> = entries
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, ok)| *ok)
+            .map(|(e, _)| e.id.as_str())
+            .collect();
+        if !done.is_empty() {
+            // Acknowledged only after commit (or after the dead letter is recorded).
+            conn.xack::<_, _, _, ()>(stream, GROUP, &done).await?;
+        }
+        Ok(())
+    }
+}
