@@ -64,6 +64,8 @@ pub struct Settings {
     pub redis_channels: String,
     /// Streams to read with the `herald` consumer group, comma-separated.
     pub redis_streams: String,
+    /// Stream entries pending this long on another consumer are claimed (XAUTOCLAIM).
+    pub redis_claim_idle_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -137,6 +139,7 @@ impl Settings {
             .set_default("amqp_max_redeliveries", 5)?
             .set_default("redis_channels", "")?
             .set_default("redis_streams", "")?
+            .set_default("redis_claim_idle_ms", 30_000)?
             .build()?
             .try_deserialize()?;
         s.check()?;

@@ -214,8 +214,15 @@ impl Application {
             );
             if !channels.is_empty() || !streams.is_empty() {
                 actix_web::rt::spawn(
-                    RedisSource::new(client, channels, streams, pipeline.clone(), health.clone())
-                        .run(),
+                    RedisSource::new(
+                        client,
+                        channels,
+                        streams,
+                        settings.redis_claim_idle_ms,
+                        pipeline.clone(),
+                        health.clone(),
+                    )
+                    .run(),
                 );
             } else if pipeline_has_fast(&pipeline) {
                 health.connected(Source::Redis);

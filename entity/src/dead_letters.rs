@@ -6,6 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The event's id when the message could be read as an event.
+    pub event_id: Option<String>,
     pub source: String,
     pub reason: String,
     /// The raw message body, as text (lossy for non-UTF-8 bodies).

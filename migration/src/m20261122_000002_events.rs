@@ -81,6 +81,7 @@ enum Deliveries {
 enum DeadLetters {
     Table,
     Id,
+    EventId,
     Source,
     Reason,
     Payload,
@@ -228,6 +229,7 @@ impl MigrationTrait for Migration {
                 .table(DeadLetters::Table)
                 .if_not_exists()
                 .col(uuid(DeadLetters::Id).primary_key())
+                .col(string_null(DeadLetters::EventId))
                 .col(string(DeadLetters::Source))
                 .col(text(DeadLetters::Reason))
                 .col(text(DeadLetters::Payload))
@@ -235,6 +237,14 @@ impl MigrationTrait for Migration {
                 .col(string(DeadLetters::Status))
                 .col(timestamp_with_time_zone(DeadLetters::CreatedAt))
                 .col(timestamp_with_time_zone_null(DeadLetters::ReplayedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_dead_letters_event")
+                .table(DeadLetters::Table)
+                .col(DeadLetters::EventId)
                 .to_owned(),
         )
         .await?;

@@ -39,6 +39,7 @@ pub fn delivery_json(m: &d::Model) -> StoreResult<Value> {
 
 pub async fn add_dead_letter(
     db: &impl ConnectionTrait,
+    event_id: Option<String>,
     source: &str,
     reason: &str,
     payload: &[u8],
@@ -46,6 +47,7 @@ pub async fn add_dead_letter(
 ) -> StoreResult<dl::Model> {
     Ok(dl::ActiveModel {
         id: Set(Uuid::now_v7()),
+        event_id: Set(event_id),
         source: Set(source.to_string()),
         reason: Set(reason.to_string()),
         payload: Set(String::from_utf8_lossy(payload).into_owned()),
@@ -77,6 +79,18 @@ pub async fn dead_letter(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Opt
     Ok(dl::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The latest dead letter for an event id.
+pub async fn dead_letter_for_event(
+    db: &impl ConnectionTrait,
+    event_id: &str,
+) -> StoreResult<Option<dl::Model>> {
+    Ok(dl::Entity::find()
+        .filter(dl::Column::EventId.eq(event_id))
+        .order_by_desc(dl::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
+
 pub async fn mark_replayed(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<()> {
     dl::Entity::update_many()
         .col_expr(dl::Column::Status, Expr::value("replayed"))
@@ -89,7 +103,7 @@ pub async fn mark_replayed(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<(
 
 pub fn dead_letter_json(m: &dl::Model) -> Value {
     serde_json::json!({
-        "id": m.id, "source": m.source, "reason": m.reason, "payload": m.payload,
+        "id": m.id, "event_id": m.event_id, "source": m.source, "reason": m.reason, "payload": m.payload,
         "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
         "status": m.status, "created_at": m.created_at, "replayed_at": m.replayed_at,
     })

@@ -31,6 +31,10 @@ pub enum PipelineError {
     /// A valid event that cannot be turned into notifications (no user id, a template error).
     #[error("{0}")]
     Rejected(String),
+    /// No enabled rule matches the event's type. It is parked (not marked
+    /// processed) so it can be replayed once a rule exists.
+    #[error("no enabled rule matches event type '{0}'")]
+    Unrouted(String),
     /// The database is unavailable: retry later.
     #[error("temporary failure: {0}")]
     Transient(#[from] StoreError),
@@ -240,13 +244,16 @@ impl Pipeline {
                 }));
             audit.push(planned.audit);
         }
+        if audit.is_empty() && !rules.iter().any(|r| r.pattern.matches(&event.event_type)) {
+            return Err(PipelineError::Unrouted(event.event_type.clone()));
+        }
         let status = if audit.is_empty() {
             Status::NoMatch
         } else {
             Status::Processed
         };
         let outcome = if audit.is_empty() {
-            json!({"reason": format!("no enabled rule matches event type '{}'", event.event_type)})
+            json!({"reason": "every matching rule's condition was false"})
         } else {
             json!({"rules": audit, "meta": event.meta})
         };
@@ -273,8 +280,10 @@ impl Pipeline {
         metadata: Value,
     ) -> Result<uuid::Uuid, StoreError> {
         tracing::warn!(source, reason, "dead-lettered an event");
+        let fallback = metadata.get("routing_key").and_then(Value::as_str);
+        let event_id = Event::normalise(body, fallback).ok().map(|e| e.id);
         Ok(
-            events::add_dead_letter(&self.db, source, reason, body, metadata)
+            events::add_dead_letter(&self.db, event_id, source, reason, body, metadata)
                 .await?
                 .id,
         )

@@ -22,6 +22,9 @@ impl From<PipelineError> for ApiError {
                 ApiError::unprocessable("malformed_event", m.to_string())
             }
             PipelineError::Rejected(m) => ApiError::unprocessable("event_rejected", m),
+            PipelineError::Unrouted(_) => {
+                ApiError::unprocessable("no_matching_rule", e.to_string())
+            }
             PipelineError::Transient(s) => s.into(),
         }
     }
@@ -51,6 +54,17 @@ pub async fn publish(
 ) -> Result<HttpResponse, ApiError> {
     match state.pipeline.ingest(&body, None, "rest").await {
         Ok(outcome) => Ok(HttpResponse::Accepted().json(outcome)),
+        // Accepted and parked: it is replayable once a rule for it exists.
+        Err(e @ PipelineError::Unrouted(_)) => {
+            let id = state
+                .pipeline
+                .dead_letter("rest", &e.to_string(), &body, json!({}))
+                .await?;
+            let event_id = crate::domain::Event::normalise(&body, None)
+                .ok()
+                .map(|e| e.id);
+            Ok(HttpResponse::Accepted().json(json!({"event_id": event_id, "status": "no_match", "reason": e.to_string(), "dead_letter_id": id})))
+        }
         Err(e) if !e.is_transient() => {
             let id = state
                 .pipeline
@@ -72,9 +86,16 @@ pub async fn audit(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ev = events::find(&state.db, &path)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let Some(ev) = events::find(&state.db, &path).await? else {
+        // Not processed: it may be parked as a dead letter, with the reason.
+        let dl = events::dead_letter_for_event(&state.db, &path)
+            .await?
+            .ok_or_else(|| ApiError::not_found("event"))?;
+        return Ok(HttpResponse::Ok().json(json!({
+            "event_id": path.as_str(), "status": if dl.status == "open" { "dead_lettered" } else { "replayed" },
+            "outcome": {"reason": dl.reason}, "dead_letter": events::dead_letter_json(&dl), "deliveries": [],
+        })));
+    };
     let deliveries = events::deliveries_for_event(&state.db, &ev.event_id).await?;
     let deliveries: Vec<Value> = deliveries
         .iter()

@@ -19,6 +19,8 @@ pub const DEAD_LETTER_EXCHANGE: &str = "herald.dead-letter";
 pub const DEAD_LETTER_QUEUE: &str = "herald.dead-letter";
 /// Pause before a transiently failed message is requeued, so a database outage is not a hot loop.
 const REQUEUE_DELAY: Duration = Duration::from_millis(500);
+/// How often the connection's state is checked while consuming.
+const CONNECTION_CHECK: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub struct AmqpConfig {
@@ -154,8 +156,9 @@ impl AmqpSource {
         // Many deliveries in flight at once (bounded by the prefetch), so the
         // group-commit writer sees batches.
         let limit = self.cfg.prefetch.max(1) as usize;
-        futures_util::stream::select_all(streams)
-            .for_each_concurrent(limit, |(queue, delivery)| {
+        let consume = futures_util::stream::select_all(streams).for_each_concurrent(
+            limit,
+            |(queue, delivery)| {
                 let (this, ch) = (self.clone(), ch.clone());
                 async move {
                     match delivery {
@@ -163,8 +166,19 @@ impl AmqpSource {
                         Err(e) => tracing::warn!(error = %e, "rabbitmq delivery error"),
                     }
                 }
-            })
-            .await;
+            },
+        );
+        // A broker that goes away does not always end the consumer streams;
+        // watch the connection so the reconnect loop takes over.
+        let watchdog = async {
+            while conn.status().connected() {
+                tokio::time::sleep(CONNECTION_CHECK).await;
+            }
+        };
+        tokio::select! {
+            _ = consume => {}
+            _ = watchdog => tracing::warn!("rabbitmq connection lost"),
+        }
         Ok(())
     }
 

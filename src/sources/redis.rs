@@ -16,8 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const GROUP: &str = "herald";
-/// Entries pending this long on another consumer are claimed (it probably died).
-pub const CLAIM_IDLE_MS: u64 = 30_000;
 /// Entries read per XREADGROUP / XAUTOCLAIM.
 const BATCH: usize = 256;
 /// How long XREADGROUP blocks waiting for entries.
@@ -80,8 +78,13 @@ pub struct RedisSource {
     channels: Vec<String>,
     streams: Vec<String>,
     consumer: String,
+    /// Entries pending this long on another consumer are claimed (it probably died).
+    claim_idle_ms: u64,
     pipeline: Arc<Pipeline>,
     health: Arc<SourceHealth>,
+    /// Sessions up: pub/sub and streams. Redis is "connected" only when every configured one is.
+    pubsub_up: std::sync::atomic::AtomicBool,
+    streams_up: std::sync::atomic::AtomicBool,
 }
 
 impl RedisSource {
@@ -89,6 +92,7 @@ impl RedisSource {
         client: redis::Client,
         channels: Vec<String>,
         streams: Vec<String>,
+        claim_idle_ms: u64,
         pipeline: Arc<Pipeline>,
         health: Arc<SourceHealth>,
     ) -> Self {
@@ -102,8 +106,28 @@ impl RedisSource {
             channels,
             streams,
             consumer,
+            claim_idle_ms,
             pipeline,
             health,
+            pubsub_up: std::sync::atomic::AtomicBool::new(false),
+            streams_up: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn session_up(&self, pubsub: bool, up: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let flag = if pubsub {
+            &self.pubsub_up
+        } else {
+            &self.streams_up
+        };
+        flag.store(up, Relaxed);
+        let all = (self.channels.is_empty() || self.pubsub_up.load(Relaxed))
+            && (self.streams.is_empty() || self.streams_up.load(Relaxed));
+        if all {
+            self.health.connected(Source::Redis);
+        } else if !up {
+            self.health.down(Source::Redis);
         }
     }
 
@@ -119,7 +143,7 @@ impl RedisSource {
                 if let Err(e) = subs.pubsub_session(&mut backoff).await {
                     tracing::warn!(error = %e, "redis pub/sub lost; reconnecting");
                 }
-                subs.health.down(Source::Redis);
+                subs.session_up(true, false);
                 backoff.wait().await;
             }
         };
@@ -133,7 +157,7 @@ impl RedisSource {
                 if let Err(e) = readers.stream_session(&mut backoff).await {
                     tracing::warn!(error = %e, "redis streams lost; reconnecting");
                 }
-                readers.health.down(Source::Redis);
+                readers.session_up(false, false);
                 backoff.wait().await;
             }
         };
@@ -146,7 +170,7 @@ impl RedisSource {
         for ch in &self.channels {
             pubsub.subscribe(ch).await?;
         }
-        self.health.connected(Source::Redis);
+        self.session_up(true, true);
         backoff.reset();
         tracing::info!(channels = ?self.channels, "subscribed to redis channels");
         let mut messages = pubsub.into_on_message();
@@ -190,12 +214,12 @@ impl RedisSource {
                 }
             }
         }
-        self.health.connected(Source::Redis);
+        self.session_up(false, true);
         backoff.reset();
         tracing::info!(streams = ?self.streams, "reading redis streams");
         let mut last_claim = std::time::Instant::now() - Duration::from_secs(3600);
         loop {
-            if last_claim.elapsed() > Duration::from_millis(CLAIM_IDLE_MS / 2) {
+            if last_claim.elapsed() > Duration::from_millis(self.claim_idle_ms / 2) {
                 last_claim = std::time::Instant::now();
                 for s in &self.streams {
                     self.claim_stale(&mut conn, s).await?;
@@ -233,7 +257,7 @@ impl RedisSource {
             .arg(stream)
             .arg(GROUP)
             .arg(&self.consumer)
-            .arg(CLAIM_IDLE_MS)
+            .arg(self.claim_idle_ms)
             .arg("0-0")
             .arg("COUNT")
             .arg(BATCH)

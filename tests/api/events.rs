@@ -195,17 +195,44 @@ async fn the_same_event_twice_notifies_once(app: TestApp) {
 }
 
 async fn an_event_no_rule_matches_is_audited_with_the_reason(app: TestApp) {
-    let (s, out) = post_event(
-        &app,
-        &json!({"event_id": "e-none", "event_type": "inventory.restocked", "user_id": "u"}),
-    )
-    .await;
+    let event = json!({"event_id": "e-none", "event_type": "inventory.restocked", "user_id": "u"});
+    let (s, out) = post_event(&app, &event).await;
     assert_eq!((s, out["status"].as_str()), (202, Some("no_match")));
     let a = audit(&app, "e-none").await;
+    assert_eq!(a["status"], "dead_lettered");
     assert!(a["outcome"]["reason"]
         .as_str()
         .unwrap()
-        .contains("no enabled rule"));
+        .contains("no enabled rule matches event type 'inventory.restocked'"));
+    // Once a rule exists, replaying the parked event processes it.
+    let tpl = json!({"code": "restock", "in_app": {"title": "Back in stock"}});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/templates")
+            .json(&tpl)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let rule = json!({"name": "restock", "event_pattern": "inventory.*", "channels": ["in_app"], "template_code": "restock"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/rules")
+            .json(&rule)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let id = out["dead_letter_id"].as_str().unwrap();
+    let res = app
+        .admin(Method::POST, &format!("/api/v1/dead-letters/{id}/replay"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(audit(&app, "e-none").await["status"], "processed");
 }
 
 async fn bad_events_are_dead_lettered_with_a_reason_and_can_be_replayed(app: TestApp) {
@@ -255,6 +282,7 @@ async fn bad_events_are_dead_lettered_with_a_reason_and_can_be_replayed(app: Tes
         .unwrap();
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
+    assert!(items.iter().any(|d| d["event_id"] == "x3"));
     assert!(items
         .iter()
         .any(|d| d["reason"].as_str().unwrap().contains("missing user id")));

@@ -9,4 +9,5 @@ mod feed;
 mod operations;
 mod preferences_and_devices;
 mod send;
+mod sources;
 mod websocket;
