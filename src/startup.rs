@@ -4,7 +4,8 @@
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::config::Settings;
 use crate::feed::{Feed, FeedCommands};
-use crate::persistence::writer::NotificationWriter;
+use crate::persistence::recipients::RecipientLoader;
+use crate::persistence::writer::{writer_count, NotificationWriter};
 use crate::persistence::{self, api_keys};
 use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline};
@@ -189,9 +190,14 @@ impl Application {
             },
             None => None,
         };
+        let (recipients, loaders) = RecipientLoader::new(db.clone(), writer_count(&db));
+        for task in loaders {
+            actix_web::rt::spawn(task.run());
+        }
         let pipeline = Arc::new(Pipeline::new(
             db.clone(),
             writer,
+            recipients,
             bus,
             catalog,
             fast,

@@ -45,6 +45,32 @@ struct Args {
     /// Connections opened at once while ramping up.
     #[arg(long, default_value_t = 200)]
     connect_batch: usize,
+    /// `send` (POST /api/v1/send) or `ingest` (events published to RabbitMQ).
+    #[arg(long, default_value = "send")]
+    mode: String,
+    /// RabbitMQ for `--mode ingest`.
+    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    amqp_url: String,
+    /// Exchange the server consumes from (HERALD_AMQP_EXCHANGE).
+    #[arg(long, default_value = "herald.events")]
+    exchange: String,
+}
+
+/// Creates the template and rule that turn `bench.event` into an in-app notification.
+async fn prepare_ingest(http: &reqwest::Client, args: &Args) -> anyhow::Result<()> {
+    let tpl = json!({"code": "bench", "in_app": {"title": "bench", "body": "{{ sent_us }}"}});
+    http.post(format!("{}/api/v1/templates", args.url))
+        .bearer_auth(&args.admin_key)
+        .json(&tpl)
+        .send()
+        .await?;
+    let rule = json!({"name": "bench", "event_pattern": "bench.event", "channels": ["in_app"], "template_code": "bench"});
+    http.post(format!("{}/api/v1/rules", args.url))
+        .bearer_auth(&args.admin_key)
+        .json(&rule)
+        .send()
+        .await?;
+    Ok(())
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -139,7 +165,11 @@ async fn main() -> anyhow::Result<()> {
                     if v["type"] != "notification" {
                         continue;
                     }
-                    if let Some(sent) = v["notification"]["data"]["sent_us"].as_u64() {
+                    let data = &v["notification"]["data"];
+                    if let Some(sent) = data["sent_us"]
+                        .as_u64()
+                        .or_else(|| data["event"]["sent_us"].as_u64())
+                    {
                         let now = shared.start.elapsed().as_micros() as u64;
                         let _ = shared
                             .hist
@@ -180,8 +210,24 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Load phase: fixed-rate sends to random connected users.
+    let ingest = args.mode == "ingest";
+    let amqp = if ingest {
+        prepare_ingest(&http, &args).await?;
+        let conn =
+            lapin::Connection::connect(&args.amqp_url, lapin::ConnectionProperties::default())
+                .await?;
+        let ch = conn.create_channel().await?;
+        Some((conn, ch))
+    } else {
+        None
+    };
+    let verb = if ingest {
+        "publishing events for"
+    } else {
+        "sending"
+    };
     println!(
-        "sending {} notifications/s for {}s",
+        "{verb} {} notifications/s for {}s",
         args.rate, args.duration
     );
     let total = args.rate * args.duration;
@@ -202,6 +248,24 @@ async fn main() -> anyhow::Result<()> {
             shared.clone(),
         );
         let user = users[(i as usize * 7919) % users.len()].clone();
+        if let Some((_, ch)) = &amqp {
+            let sent_us = shared.start.elapsed().as_micros() as u64;
+            let body = json!({"event_id": format!("bench-{run}-{i}"), "event_type": "bench.event", "user_id": user, "sent_us": sent_us});
+            let published = ch
+                .basic_publish(
+                    args.exchange.as_str().into(),
+                    "bench.event".into(),
+                    lapin::options::BasicPublishOptions::default(),
+                    body.to_string().as_bytes(),
+                    lapin::BasicProperties::default().with_delivery_mode(2),
+                )
+                .await;
+            if published.is_err() {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(permit);
+            continue;
+        }
         tokio::spawn(async move {
             let sent_us = shared.start.elapsed().as_micros() as u64;
             let body = json!({"user_id": user, "title": "bench", "body": "load", "data": {"sent_us": sent_us}});

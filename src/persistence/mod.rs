@@ -6,6 +6,7 @@ pub mod devices;
 pub mod events;
 pub mod notifications;
 pub mod preferences;
+pub mod recipients;
 pub mod rules;
 pub mod templates;
 pub mod users;

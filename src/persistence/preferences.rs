@@ -14,6 +14,11 @@ pub async fn get(db: &impl ConnectionTrait, user: &UserId) -> StoreResult<Prefer
     else {
         return Ok(PreferenceDocument::default());
     };
+    from_row(&row)
+}
+
+/// Parses a stored row.
+pub fn from_row(row: &preferences::Model) -> StoreResult<PreferenceDocument> {
     let quiet = match (
         &row.quiet_hours_start,
         &row.quiet_hours_end,

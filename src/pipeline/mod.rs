@@ -12,8 +12,9 @@ pub use catalog::{Catalog, RELOAD_INTERVAL};
 
 use crate::bus::{Bus, BusMessage};
 use crate::domain::{Event, EventError};
+use crate::persistence::recipients::RecipientLoader;
 use crate::persistence::writer::{EventRecord, NotificationWriter, Unit, UnitResult};
-use crate::persistence::{events, preferences, users, StoreError};
+use crate::persistence::{events, users, StoreError};
 use crate::protocol::ServerFrame;
 use crate::stats::Stats;
 use crate::templates::TemplateEngine;
@@ -67,6 +68,7 @@ pub struct Outcome {
 pub struct Pipeline {
     db: DatabaseConnection,
     writer: NotificationWriter,
+    recipients: RecipientLoader,
     bus: Arc<dyn Bus>,
     catalog: Catalog,
     fast: Option<Arc<dyn FastIdempotency>>,
@@ -77,6 +79,7 @@ impl Pipeline {
     pub fn new(
         db: DatabaseConnection,
         writer: NotificationWriter,
+        recipients: RecipientLoader,
         bus: Arc<dyn Bus>,
         catalog: Catalog,
         fast: Option<Arc<dyn FastIdempotency>>,
@@ -85,6 +88,7 @@ impl Pipeline {
         Self {
             db,
             writer,
+            recipients,
             bus,
             catalog,
             fast,
@@ -207,7 +211,8 @@ impl Pipeline {
             }
             let user_id = user_id_of(rule, &payload)?;
             let (email, phone) = (event_email(rule, &payload), event_phone(rule, &payload));
-            let user = match users::get(&self.db, &user_id).await? {
+            let (found, prefs) = self.recipients.load(user_id.clone()).await?;
+            let user = match found {
                 Some(u) => u,
                 None => {
                     // First sight: create the user with the contacts the event carries.
@@ -223,7 +228,7 @@ impl Pipeline {
                 email: user.email.clone().or(email),
                 phone: user.phone.clone().or(phone),
                 locale: user.locale.clone(),
-                prefs: preferences::get(&self.db, &user_id).await?,
+                prefs,
                 user_id,
             };
             let planned = plan(
