@@ -5,6 +5,8 @@ use super::{parse_json, StoreError, StoreResult};
 use crate::templates::{LoadedTemplate, TemplateParts};
 use chrono::{DateTime, Utc};
 use entity::{template_versions as v, templates as t};
+use sea_orm::sea_query::Expr;
+use sea_orm::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -39,44 +41,47 @@ pub async fn save(
 ) -> StoreResult<i32> {
     let txn = db.begin().await?;
     let now = Utc::now();
-    let existing = t::Entity::find()
+    // Write first: a SQLite transaction that reads and then writes can fail to
+    // upgrade its lock while another writer holds it; one that writes first waits.
+    let mut bump = t::Entity::update_many()
+        .col_expr(
+            t::Column::CurrentVersion,
+            Expr::col(t::Column::CurrentVersion).add(1),
+        )
+        .col_expr(t::Column::UpdatedAt, Expr::value(now))
         .filter(t::Column::Code.eq(code))
-        .filter(t::Column::Locale.eq(locale))
-        .one(&txn)
-        .await?;
-    let (template_id, version) = match existing {
-        Some(_) if must_be_new => {
+        .filter(t::Column::Locale.eq(locale));
+    if let Some(d) = &description {
+        bump = bump.col_expr(t::Column::Description, Expr::value(d.clone()));
+    }
+    let bumped = bump.exec(&txn).await?.rows_affected > 0;
+    let (template_id, version) = if bumped {
+        if must_be_new {
             return Err(StoreError::Conflict(format!(
                 "template '{code}' ({locale}) exists"
-            )))
+            )));
         }
-        Some(row) => {
-            let version = row.current_version + 1;
-            let id = row.id;
-            let mut am: t::ActiveModel = row.into();
-            am.current_version = Set(version);
-            if description.is_some() {
-                am.description = Set(description);
-            }
-            am.updated_at = Set(now);
-            am.update(&txn).await?;
-            (id, version)
+        let row = t::Entity::find()
+            .filter(t::Column::Code.eq(code))
+            .filter(t::Column::Locale.eq(locale))
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        (row.id, row.current_version)
+    } else {
+        let id = Uuid::now_v7();
+        t::ActiveModel {
+            id: Set(id),
+            code: Set(code.to_string()),
+            locale: Set(locale.to_string()),
+            current_version: Set(1),
+            description: Set(description),
+            created_at: Set(now),
+            updated_at: Set(now),
         }
-        None => {
-            let id = Uuid::now_v7();
-            t::ActiveModel {
-                id: Set(id),
-                code: Set(code.to_string()),
-                locale: Set(locale.to_string()),
-                current_version: Set(1),
-                description: Set(description),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-            (id, 1)
-        }
+        .insert(&txn)
+        .await?;
+        (id, 1)
     };
     v::ActiveModel {
         id: Set(Uuid::now_v7()),

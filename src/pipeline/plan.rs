@@ -21,14 +21,17 @@ pub struct Recipient {
     pub prefs: PreferenceDocument,
 }
 
-/// The user id a rule points at in the event.
+/// The user id a rule points at in the event. With none there, a platform
+/// that keys users by email (seed 001's published snippet sends only
+/// `user_email`) gets the email address as the user id.
 pub fn user_id_of(rule: &Rule, payload: &Value) -> Result<UserId, PipelineError> {
     let raw = match lookup(payload, &rule.recipient.user_id) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
+        _ if event_email(rule, payload).is_some() => event_email(rule, payload).unwrap_or_default(),
         _ => {
             return Err(PipelineError::Rejected(format!(
-                "missing user id: rule '{}' reads it from '{}'",
+                "missing user id: rule '{}' reads it from '{}' (or an email field)",
                 rule.name, rule.recipient.user_id
             )))
         }

@@ -660,3 +660,51 @@ async fn redis_pub_sub_and_streams_feed_the_pipeline(backend: Backend) {
 }
 
 on_both!(redis_pub_sub_and_streams_feed_the_pipeline);
+
+#[actix_web::test]
+async fn seed_001s_own_pika_snippet_works_unchanged() {
+    if !reachable("RabbitMQ", "127.0.0.1:5672").await {
+        return;
+    }
+    let _shared = BROKER.read().await;
+    let s = uuid::Uuid::new_v4().simple().to_string();
+    let q = format!("notification.booking_events.snippet.{s}");
+    let app = amqp_app(
+        Backend::Sqlite,
+        "movie_app_events",
+        &format!("{q}=booking.*"),
+        None,
+    )
+    .await
+    .unwrap();
+    import(&app, &movie_pack()).await;
+    let (_conn, ch) = amqp_channel().await;
+    // Seed 001's "Mock Event Publishing" body, as published there.
+    let event = json!({"event_id": "test_001", "event_type": "booking.confirmed", "user_email": "test@example.com",
+        "booking_id": "TEST-123", "movie_title": "Test Movie", "showtime": "2024-12-15 7:30 PM",
+        "seats": ["A1"], "total_amount": 15.00});
+    publish(
+        &ch,
+        "movie_app_events",
+        "booking.confirmed",
+        event.to_string().as_bytes(),
+    )
+    .await;
+    wait_for("the snippet's notification", 20, || async {
+        feed_len(&app, "test@example.com").await >= 1
+    })
+    .await;
+    let token = app.token("test@example.com").await;
+    let (_, page) = app.get_json(&token, "/api/v1/notifications").await;
+    assert_eq!(page["items"][0]["title"], "Booking confirmed: Test Movie");
+    let a = audit(&app, "test_001").await;
+    let email = a["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["channel"] == "email")
+        .unwrap()
+        .clone();
+    assert_eq!(email["content"]["to"], "test@example.com");
+    delete_queues(&ch, &[&q]).await;
+}
