@@ -18,3 +18,18 @@ pub trait Bus: Send + Sync + 'static {
     /// Fire and forget: publishing never waits for sessions.
     fn publish(&self, msg: BusMessage);
 }
+
+/// The "deliveries are due" signal: the pipeline rings it after a commit that
+/// created deliveries, and the scheduler wakes instead of waiting for its poll.
+#[derive(Clone, Default)]
+pub struct DueSignal(std::sync::Arc<tokio::sync::Notify>);
+
+impl DueSignal {
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+
+    pub async fn notified(&self) {
+        self.0.notified().await
+    }
+}

@@ -66,6 +66,21 @@ pub struct Settings {
     pub redis_streams: String,
     /// Stream entries pending this long on another consumer are claimed (XAUTOCLAIM).
     pub redis_claim_idle_ms: u64,
+    /// `smtp://user:pass@host:587?tls=starttls|implicit|none`; unset writes `.eml` files to `data_dir/outbox`.
+    pub smtp_url: Option<SecretString>,
+    /// The From header, e.g. `Movie Tickets <notifications@example.com>`.
+    pub email_from: String,
+    /// Twilio-compatible Messages API: base URL, account SID, auth token, sender (number or MG… service).
+    pub twilio_base_url: String,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    pub twilio_from: Option<String>,
+    /// Tries per delivery before it is dead.
+    pub delivery_max_attempts: i32,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub delivery_retry_base_ms: u64,
+    /// Sends in flight per channel.
+    pub delivery_concurrency: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -140,6 +155,11 @@ impl Settings {
             .set_default("redis_channels", "")?
             .set_default("redis_streams", "")?
             .set_default("redis_claim_idle_ms", 30_000)?
+            .set_default("email_from", "Herald <herald@localhost>")?
+            .set_default("twilio_base_url", "https://api.twilio.com")?
+            .set_default("delivery_max_attempts", 8)?
+            .set_default("delivery_retry_base_ms", 5_000)?
+            .set_default("delivery_concurrency", 32)?
             .build()?
             .try_deserialize()?;
         s.check()?;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bus;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -2,6 +2,11 @@
 //! auth, hub, bus and feed, and hands them to the HTTP server.
 
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
+use crate::bus::DueSignal;
+use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
+use crate::channels::scheduler::{self, Scheduler};
+use crate::channels::sms::{SmsProvider, TwilioConfig};
+use crate::channels::{ChannelActor, Dispatch, Provider, RetryPolicy};
 use crate::config::Settings;
 use crate::feed::{Feed, FeedCommands};
 use crate::persistence::recipients::RecipientLoader;
@@ -20,11 +25,77 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
+
+fn public_url(settings: &Settings) -> String {
+    settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind))
+}
+
+/// Builds each configured provider, starts its supervised actor and the scheduler.
+fn start_channels(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+    unsubscribe: &UnsubscribeSigner,
+    due: DueSignal,
+) -> anyhow::Result<()> {
+    let policy = RetryPolicy {
+        max_attempts: settings.delivery_max_attempts,
+        base: Duration::from_millis(settings.delivery_retry_base_ms),
+        ..RetryPolicy::default()
+    };
+    let from: lettre::message::Mailbox = settings
+        .email_from
+        .parse()
+        .context("HERALD_EMAIL_FROM is not an address")?;
+    let transport = match &settings.smtp_url {
+        Some(url) => EmailTransport::Smtp(
+            email::smtp_transport(url.expose_secret()).map_err(anyhow::Error::msg)?,
+        ),
+        None => {
+            let outbox = settings.data_dir.join("outbox");
+            std::fs::create_dir_all(&outbox)
+                .with_context(|| format!("cannot create {}", outbox.display()))?;
+            tracing::info!(dir = %outbox.display(), "no SMTP configured: emails are written as .eml files");
+            EmailTransport::Files(lettre::AsyncFileTransport::new(outbox))
+        }
+    };
+    let mut providers: Vec<(&str, Arc<dyn Provider>)> = vec![(
+        "email",
+        Arc::new(EmailProvider::new(from, transport, unsubscribe.clone())),
+    )];
+    if let (Some(sid), Some(token), Some(sender)) = (
+        &settings.twilio_account_sid,
+        &settings.twilio_auth_token,
+        &settings.twilio_from,
+    ) {
+        let cfg = TwilioConfig {
+            base_url: settings.twilio_base_url.clone(),
+            account_sid: sid.clone(),
+            auth_token: token.clone(),
+            from: sender.clone(),
+        };
+        let http = reqwest::Client::builder()
+            .build()
+            .context("cannot build an HTTP client")?;
+        providers.push(("sms", Arc::new(SmsProvider::new(cfg, http))));
+    }
+    let mut actors = HashMap::new();
+    for (channel, provider) in providers {
+        let (db, policy, n) = (db.clone(), policy.clone(), settings.delivery_concurrency);
+        let addr = actix::Supervisor::start(move |_| ChannelActor::new(provider, db, n, policy));
+        actors.insert(channel.to_string(), addr.recipient::<Dispatch>());
+    }
+    actix_web::rt::spawn(Scheduler::new(db.clone(), actors, due, scheduler::LEASE).run());
+    Ok(())
+}
 
 fn pipeline_has_fast(p: &Pipeline) -> bool {
     p.has_fast_path()
@@ -194,6 +265,7 @@ impl Application {
         for task in loaders {
             actix_web::rt::spawn(task.run());
         }
+        let due = DueSignal::default();
         let pipeline = Arc::new(Pipeline::new(
             db.clone(),
             writer,
@@ -202,6 +274,7 @@ impl Application {
             catalog,
             fast,
             stats.clone(),
+            due.clone(),
         ));
         if let Some(url) = &settings.amqp_url {
             let cfg = AmqpConfig {
@@ -247,11 +320,14 @@ impl Application {
             Arc::new(FeedCommands(feed.clone())),
             session_config,
         ));
+        let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
+        start_channels(&settings, &db, &unsubscribe, due)?;
         let state = web::Data::new(AppState {
             db,
             feed,
             pipeline,
             sources: health,
+            unsubscribe,
             hub,
             sessions,
             stats,

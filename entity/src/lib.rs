@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod dead_letters;
 pub mod deliveries;
+pub mod delivery_attempts;
 pub mod devices;
 pub mod events;
 pub mod notifications;

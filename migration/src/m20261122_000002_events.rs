@@ -78,6 +78,19 @@ enum Deliveries {
 }
 
 #[derive(DeriveIden)]
+enum DeliveryAttempts {
+    Table,
+    Id,
+    DeliveryId,
+    Attempt,
+    Outcome,
+    Error,
+    ProviderMessageId,
+    LatencyMs,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
 enum DeadLetters {
     Table,
     Id,
@@ -226,6 +239,29 @@ impl MigrationTrait for Migration {
 
         m.create_table(
             Table::create()
+                .table(DeliveryAttempts::Table)
+                .if_not_exists()
+                .col(uuid(DeliveryAttempts::Id).primary_key())
+                .col(uuid(DeliveryAttempts::DeliveryId))
+                .col(integer(DeliveryAttempts::Attempt))
+                .col(string(DeliveryAttempts::Outcome))
+                .col(text_null(DeliveryAttempts::Error))
+                .col(string_null(DeliveryAttempts::ProviderMessageId))
+                .col(big_integer(DeliveryAttempts::LatencyMs))
+                .col(timestamp_with_time_zone(DeliveryAttempts::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_delivery_attempts_delivery")
+                .table(DeliveryAttempts::Table)
+                .col(DeliveryAttempts::DeliveryId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
                 .table(DeadLetters::Table)
                 .if_not_exists()
                 .col(uuid(DeadLetters::Id).primary_key())
@@ -254,6 +290,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             DeadLetters::Table.into_iden(),
+            DeliveryAttempts::Table.into_iden(),
             Deliveries::Table.into_iden(),
             Events::Table.into_iden(),
             Rules::Table.into_iden(),

@@ -17,6 +17,9 @@ pub struct Catalog {
     db: DatabaseConnection,
     pub templates: TemplateEngine,
     rules: Arc<RwLock<Arc<Vec<Rule>>>>,
+    /// Reloads run one at a time: a slow one that read before a change must
+    /// not finish after, and install, the newer one.
+    reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Catalog {
@@ -25,10 +28,12 @@ impl Catalog {
             db,
             templates: TemplateEngine::new(),
             rules: Arc::new(RwLock::new(Arc::new(vec![]))),
+            reloading: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
     pub async fn reload(&self) -> StoreResult<()> {
+        let _one_at_a_time = self.reloading.lock().await;
         let loaded = rules::load_enabled(&self.db).await?;
         self.templates
             .load(templates::load_current(&self.db).await?);

@@ -73,6 +73,7 @@ pub struct Pipeline {
     catalog: Catalog,
     fast: Option<Arc<dyn FastIdempotency>>,
     stats: Arc<Stats>,
+    due: crate::bus::DueSignal,
 }
 
 impl Pipeline {
@@ -84,6 +85,7 @@ impl Pipeline {
         catalog: Catalog,
         fast: Option<Arc<dyn FastIdempotency>>,
         stats: Arc<Stats>,
+        due: crate::bus::DueSignal,
     ) -> Self {
         Self {
             db,
@@ -93,6 +95,7 @@ impl Pipeline {
             catalog,
             fast,
             stats,
+            due,
         }
     }
 
@@ -160,6 +163,9 @@ impl Pipeline {
                                 });
                                 self.stats.processed();
                             }
+                        }
+                        if deliveries > 0 {
+                            self.due.ring();
                         }
                         if let Some(fast) = &self.fast {
                             fast.set_status(&event.id, "processed").await;

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes. Handlers parse input into domain types, call
 //! the feed or persistence, and map errors through [`ApiError`].
 
+mod deliveries;
 mod devices;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub feed: Arc<Feed>,
     pub pipeline: Arc<crate::pipeline::Pipeline>,
     pub sources: Arc<crate::sources::SourceHealth>,
+    pub unsubscribe: crate::channels::email::UnsubscribeSigner,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
@@ -102,7 +104,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(devices::configure)
                 .configure(templates::configure)
                 .configure(rules::configure)
-                .configure(events::configure),
+                .configure(events::configure)
+                .configure(deliveries::configure),
         );
     }
 }

@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
         super::templates::delete, super::templates::versions, super::templates::render,
         super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
+        super::deliveries::for_notification, super::deliveries::by_request,
         super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),

@@ -1,0 +1,151 @@
+//! Delivery channels. Each provider splits a pure formatter (payload
+//! building, unit-tested) from a transport. One supervised actor per channel
+//! drives its provider with bounded concurrency. The database row is the
+//! source of truth: an actor that restarts loses its in-flight messages, and
+//! their expired leases bring them back.
+
+pub mod email;
+mod retry;
+pub mod scheduler;
+pub mod sms;
+
+pub use retry::RetryPolicy;
+
+use crate::persistence::deliveries::{self, Settle};
+use actix::prelude::*;
+use entity::deliveries as d;
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a provider failed, which decides what happens next.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Timeouts, 5xx, 429: try again later (no sooner than `retry_after`, when the provider says).
+    #[error("temporary: {reason}")]
+    Retryable {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// 4xx, an invalid recipient: trying again cannot help.
+    #[error("permanent: {0}")]
+    Permanent(String),
+    /// The device token is dead (APNs `Unregistered`, FCM `UNREGISTERED`).
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+}
+
+/// What a successful send reports.
+#[derive(Clone, Debug, Default)]
+pub struct Sent {
+    pub provider_message_id: Option<String>,
+}
+
+/// One channel's provider: takes a claimed delivery and sends it.
+pub trait Provider: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>>;
+}
+
+/// A claimed delivery for a channel actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Dispatch(pub d::Model);
+
+/// Drives one provider. Supervised: if it panics it is restarted, and what it
+/// was sending comes back when the leases expire.
+pub struct ChannelActor {
+    provider: Arc<dyn Provider>,
+    db: DatabaseConnection,
+    limit: Arc<tokio::sync::Semaphore>,
+    policy: RetryPolicy,
+}
+
+impl ChannelActor {
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        db: DatabaseConnection,
+        concurrency: usize,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            provider,
+            db,
+            limit: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            policy,
+        }
+    }
+}
+
+impl Actor for ChannelActor {
+    type Context = Context<Self>;
+}
+
+impl Supervised for ChannelActor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        tracing::warn!(provider = self.provider.name(), "channel actor restarting");
+    }
+}
+
+/// Turns a provider result into the row's next state.
+pub fn settle_for(
+    policy: &RetryPolicy,
+    attempts_before: i32,
+    result: &Result<Sent, ProviderError>,
+) -> Settle {
+    match result {
+        Ok(sent) => Settle::Sent {
+            provider_message_id: sent.provider_message_id.clone(),
+        },
+        Err(ProviderError::Retryable {
+            reason,
+            retry_after,
+        }) => match policy.next_attempt(attempts_before + 1, *retry_after) {
+            Some(at) => Settle::Retry {
+                error: reason.clone(),
+                at,
+            },
+            None => Settle::Failed {
+                error: format!("gave up after {} attempts: {reason}", attempts_before + 1),
+            },
+        },
+        Err(ProviderError::Permanent(reason)) => Settle::Failed {
+            error: reason.clone(),
+        },
+        Err(ProviderError::InvalidToken(reason)) => Settle::InvalidToken {
+            error: reason.clone(),
+        },
+    }
+}
+
+impl Handler<Dispatch> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, Dispatch(delivery): Dispatch, ctx: &mut Self::Context) {
+        let (provider, db, limit, policy) = (
+            self.provider.clone(),
+            self.db.clone(),
+            self.limit.clone(),
+            self.policy.clone(),
+        );
+        ctx.spawn(
+            async move {
+                let Ok(_permit) = limit.acquire_owned().await else { return };
+                let started = Instant::now();
+                let result = provider.send(&delivery).await;
+                let latency = started.elapsed().as_millis() as i64;
+                let outcome = settle_for(&policy, delivery.attempts, &result);
+                match &result {
+                    Ok(_) => tracing::info!(delivery = %delivery.id, provider = provider.name(), latency, "delivered"),
+                    Err(e) => tracing::warn!(delivery = %delivery.id, provider = provider.name(), error = %e, "send failed"),
+                }
+                if let Err(e) = deliveries::settle(&db, &delivery, &outcome, latency).await {
+                    // The lease will expire and the delivery will be retried.
+                    tracing::error!(delivery = %delivery.id, error = %e, "could not record a send outcome");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}

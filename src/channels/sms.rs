@@ -1,0 +1,199 @@
+//! SMS through a Twilio-compatible Messages API. The base URL is
+//! configurable, so tests point it at a local server.
+
+use super::{Provider, ProviderError, Sent};
+use crate::domain::PhoneNumber;
+use entity::deliveries as d;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct TwilioConfig {
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: secrecy::SecretString,
+    /// A sender number (E.164), or a messaging service SID starting with `MG`.
+    pub from: String,
+}
+
+/// The form fields of a Messages API request. Pure, for tests.
+pub fn format(
+    cfg: &TwilioConfig,
+    content: &Value,
+) -> Result<Vec<(&'static str, String)>, ProviderError> {
+    let to = content
+        .get("to")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let to = PhoneNumber::parse(to).map_err(|e| ProviderError::Permanent(e.to_string()))?;
+    let body = content
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if body.is_empty() {
+        return Err(ProviderError::Permanent("empty SMS text".into()));
+    }
+    let sender = if cfg.from.starts_with("MG") {
+        "MessagingServiceSid"
+    } else {
+        "From"
+    };
+    Ok(vec![
+        ("To", to.as_str().to_string()),
+        (sender, cfg.from.clone()),
+        ("Body", body),
+    ])
+}
+
+/// Maps a Twilio answer to success or a classified error.
+pub fn classify(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &Value,
+) -> Result<Sent, ProviderError> {
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message")
+        .to_string();
+    match status {
+        200..=299 => Ok(Sent {
+            provider_message_id: body.get("sid").and_then(Value::as_str).map(str::to_string),
+        }),
+        429 => Err(ProviderError::Retryable {
+            reason: format!("rate limited: {message}"),
+            retry_after,
+        }),
+        500..=599 => Err(ProviderError::Retryable {
+            reason: format!("HTTP {status}: {message}"),
+            retry_after,
+        }),
+        _ => Err(ProviderError::Permanent(format!(
+            "HTTP {status} (code {}): {message}",
+            body.get("code").unwrap_or(&Value::Null)
+        ))),
+    }
+}
+
+pub struct SmsProvider {
+    cfg: TwilioConfig,
+    http: reqwest::Client,
+}
+
+impl SmsProvider {
+    pub fn new(cfg: TwilioConfig, http: reqwest::Client) -> Self {
+        Self { cfg, http }
+    }
+}
+
+impl Provider for SmsProvider {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("sms_send", delivery = %delivery.id);
+        let content: Value = serde_json::from_str(&delivery.content).unwrap_or(Value::Null);
+        let form = format(&self.cfg, &content);
+        Box::pin(
+            async move {
+                use secrecy::ExposeSecret;
+                let form = form?;
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+                    .finish();
+                let url = format!(
+                    "{}/2010-04-01/Accounts/{}/Messages.json",
+                    self.cfg.base_url.trim_end_matches('/'),
+                    self.cfg.account_sid
+                );
+                let res = self
+                    .http
+                    .post(url)
+                    .basic_auth(
+                        &self.cfg.account_sid,
+                        Some(self.cfg.auth_token.expose_secret()),
+                    )
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .timeout(Duration::from_secs(15))
+                    .send()
+                    .await
+                    .map_err(|e| ProviderError::Retryable {
+                        reason: format!("network: {e}"),
+                        retry_after: None,
+                    })?;
+                let status = res.status().as_u16();
+                let retry_after = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                classify(status, retry_after, &body)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cfg(from: &str) -> TwilioConfig {
+        TwilioConfig {
+            base_url: "http://x".into(),
+            account_sid: "AC1".into(),
+            auth_token: "t".to_string().into(),
+            from: from.into(),
+        }
+    }
+
+    #[test]
+    fn requests_use_e164_numbers_and_the_right_sender_field() {
+        let form = format(
+            &cfg("+15005550006"),
+            &json!({"to": "+14155550123", "text": "Hi"}),
+        )
+        .unwrap();
+        assert!(form.contains(&("From", "+15005550006".into())));
+        let form = format(&cfg("MG123"), &json!({"to": "+14155550123", "text": "Hi"})).unwrap();
+        assert!(form.iter().any(|(k, _)| *k == "MessagingServiceSid"));
+        assert!(matches!(
+            format(&cfg("+1"), &json!({"to": "0415", "text": "x"})),
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(
+            classify(201, None, &json!({"sid": "SM1"}))
+                .unwrap()
+                .provider_message_id
+                .as_deref(),
+            Some("SM1")
+        );
+        assert!(matches!(
+            classify(429, Some(Duration::from_secs(3)), &json!({})),
+            Err(ProviderError::Retryable {
+                retry_after: Some(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            classify(503, None, &json!({})),
+            Err(ProviderError::Retryable { .. })
+        ));
+        assert!(matches!(
+            classify(400, None, &json!({"code": 21211})),
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+}

@@ -1,0 +1,131 @@
+//! Delivery status (admin) and one-click unsubscribe (RFC 8058).
+
+use super::{ApiError, AppState};
+use crate::auth::Admin;
+use crate::domain::{Category, Channel, PreferencePatch, UserId};
+use crate::persistence::{deliveries, events, notifications, preferences, users};
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/notifications/{id}/deliveries",
+        web::get().to(for_notification),
+    )
+    .route("/deliveries", web::get().to(by_request))
+    .service(
+        web::resource("/unsubscribe")
+            .route(web::get().to(unsubscribe_page))
+            .route(web::post().to(unsubscribe)),
+    );
+}
+
+async fn with_attempts(
+    state: &AppState,
+    rows: Vec<entity::deliveries::Model>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = vec![];
+    for row in rows {
+        let mut v = events::delivery_json(&row)?;
+        let attempts = deliveries::attempts(&state.db, row.id).await?;
+        v["attempts_history"] = json!(attempts
+            .iter()
+            .map(|a| json!({"attempt": a.attempt, "outcome": a.outcome, "error": a.error,
+                            "provider_message_id": a.provider_message_id, "latency_ms": a.latency_ms, "at": a.created_at}))
+            .collect::<Vec<_>>());
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Every channel's status and attempt history for a notification.
+#[utoipa::path(get, path = "/api/v1/notifications/{id}/deliveries", tag = "deliveries", params(("id" = String, Path)),
+    security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all)]
+pub async fn for_notification(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = crate::domain::NotificationId::parse(&path)?.as_uuid();
+    let rows = deliveries::for_notification(&state.db, id).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"notification_id": id, "items": with_attempts(&state, rows).await?})))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ByRequest {
+    pub user_id: String,
+    pub request_id: String,
+}
+
+/// Status by the `/send` request id (replaces seed 002's `/notifications/:id/statuses`).
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries", params(ByRequest), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn by_request(
+    _: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<ByRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = UserId::parse(q.user_id.clone())?;
+    let n = notifications::find_by_request(&state.db, &user, &q.request_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("notification"))?;
+    let rows = deliveries::for_notification(&state.db, n.id).await?;
+    let view = notifications::to_view(&n)?;
+    Ok(HttpResponse::Ok().json(json!({"notification": view, "read_at": n.read_at, "items": with_attempts(&state, rows).await?})))
+}
+
+#[derive(serde::Deserialize)]
+pub struct UnsubscribeParams {
+    pub u: String,
+    pub c: String,
+    pub s: String,
+}
+
+/// Link scanners fetch links; only the POST (the one-click request) changes anything.
+pub async fn unsubscribe_page(q: web::Query<UnsubscribeParams>) -> HttpResponse {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let action = format!(
+        "?u={}&c={}&s={}",
+        urlencoding::encode(&q.u),
+        urlencoding::encode(&q.c),
+        urlencoding::encode(&q.s)
+    );
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><meta charset=utf-8><title>Unsubscribe</title><form method=post action=\"{}\">\
+         <p>Stop emails about <strong>{}</strong>?</p><button name=List-Unsubscribe value=One-Click>Unsubscribe</button></form>",
+        esc(&action),
+        esc(&q.c)
+    ))
+}
+
+/// RFC 8058 one-click: turns this category's email off for this user.
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    q: web::Query<UnsubscribeParams>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.unsubscribe.verify(&q.u, &q.c, &q.s) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "invalid_signature",
+            "this unsubscribe link is not valid",
+        ));
+    }
+    let user = UserId::parse(q.u.clone())?;
+    let category = Category::parse(q.c.clone())?;
+    let mut doc = preferences::get(&state.db, &user).await?;
+    doc.apply(PreferencePatch::parse(
+        &json!({"categories": {category.as_str(): {Channel::Email.as_str(): false}}}),
+    )?);
+    users::ensure(&state.db, &user).await?;
+    preferences::save(&state.db, &user, &doc).await?;
+    tracing::info!(user = %user, category = category.as_str(), "one-click unsubscribe");
+    Ok(HttpResponse::Ok().json(json!({"unsubscribed": {"user_id": user.as_str(), "category": category.as_str(), "channel": "email"}})))
+}
