@@ -13,7 +13,7 @@ use crate::persistence::recipients::RecipientLoader;
 use crate::persistence::writer::{writer_count, NotificationWriter};
 use crate::persistence::{self, api_keys};
 use crate::pipeline::fast::FastIdempotency;
-use crate::pipeline::{Catalog, Pipeline};
+use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
 use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
@@ -266,16 +266,16 @@ impl Application {
             actix_web::rt::spawn(task.run());
         }
         let due = DueSignal::default();
-        let pipeline = Arc::new(Pipeline::new(
-            db.clone(),
+        let pipeline = Arc::new(Pipeline::new(PipelineDeps {
+            db: db.clone(),
             writer,
             recipients,
             bus,
             catalog,
             fast,
-            stats.clone(),
-            due.clone(),
-        ));
+            stats: stats.clone(),
+            due: due.clone(),
+        }));
         if let Some(url) = &settings.amqp_url {
             let cfg = AmqpConfig {
                 url: url.expose_secret().to_string(),

@@ -65,6 +65,18 @@ pub struct Outcome {
     pub deliveries: usize,
 }
 
+/// What the pipeline is built from (startup owns the concrete types).
+pub struct PipelineDeps {
+    pub db: DatabaseConnection,
+    pub writer: NotificationWriter,
+    pub recipients: RecipientLoader,
+    pub bus: Arc<dyn Bus>,
+    pub catalog: Catalog,
+    pub fast: Option<Arc<dyn FastIdempotency>>,
+    pub stats: Arc<Stats>,
+    pub due: crate::bus::DueSignal,
+}
+
 pub struct Pipeline {
     db: DatabaseConnection,
     writer: NotificationWriter,
@@ -77,16 +89,17 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(
-        db: DatabaseConnection,
-        writer: NotificationWriter,
-        recipients: RecipientLoader,
-        bus: Arc<dyn Bus>,
-        catalog: Catalog,
-        fast: Option<Arc<dyn FastIdempotency>>,
-        stats: Arc<Stats>,
-        due: crate::bus::DueSignal,
-    ) -> Self {
+    pub fn new(deps: PipelineDeps) -> Self {
+        let PipelineDeps {
+            db,
+            writer,
+            recipients,
+            bus,
+            catalog,
+            fast,
+            stats,
+            due,
+        } = deps;
         Self {
             db,
             writer,

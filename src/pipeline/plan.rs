@@ -165,7 +165,7 @@ pub fn plan(
                 continue;
             }
             Channel::Email => {
-                json!({"to": address, "subject": part("subject"), "html": part("html"), "text": part("text")})
+                json!({"to": address, "subject": part("subject"), "html": part("html"), "text": part("text"), "category": rule.category.as_str()})
             }
             Channel::Sms => json!({"to": address, "text": part("text")}),
             Channel::Push => {

@@ -4,10 +4,12 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod delivery;
 mod events;
 mod feed;
 mod operations;
 mod preferences_and_devices;
 mod send;
 mod sources;
+mod stubs;
 mod websocket;

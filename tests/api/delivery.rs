@@ -1,0 +1,265 @@
+//! Delivery channels over real protocols: SMTP to a server on loopback, and
+//! the Twilio Messages API against a local stand-in.
+
+use crate::events::{audit, import, movie_pack, post_event, seed_events};
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::stubs::{HttpStub, SmtpServer};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn delivery(app: &TestApp, event_id: &str, channel: &str) -> Value {
+    let a = audit(app, event_id).await;
+    a["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["channel"] == channel)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn emails_go_over_smtp_with_both_parts_and_a_working_one_click_unsubscribe(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port;
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.smtp_url = Some(SecretString::from(format!(
+            "smtp://127.0.0.1:{port}?tls=none"
+        )));
+        s.email_from = "Movie Tickets <notifications@example.com>".into();
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    let (s, _) = post_event(&app, &seed_events()[0].1).await;
+    assert_eq!(s, 202);
+    wait_for("the email", 10, || async {
+        !smtp.messages.lock().unwrap().is_empty()
+    })
+    .await;
+    let raw = smtp.messages.lock().unwrap()[0].clone();
+    assert!(
+        raw.contains("Subject: Your tickets for Inception (BOOK-789012)"),
+        "{raw}"
+    );
+    assert!(raw.contains("To: customer@example.com"));
+    assert!(raw.contains("notifications@example.com"));
+    assert!(
+        raw.contains("multipart/alternative")
+            && raw.contains("text/plain")
+            && raw.contains("text/html")
+    );
+    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    // The one-click URL works: POST turns booking email off for this user.
+    let start = raw.find("List-Unsubscribe: <").unwrap() + "List-Unsubscribe: <".len();
+    let url = raw[start..]
+        .split('>')
+        .next()
+        .unwrap()
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "");
+    let path = &url[url.find("/api/v1/unsubscribe").unwrap()..];
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the GET only shows a confirmation");
+    let prefs: Value = app
+        .admin(Method::GET, "/api/v1/users/user_123/preferences")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        prefs["categories"]["booking"],
+        Value::Null,
+        "a GET changes nothing (link scanners)"
+    );
+    let res = app
+        .client
+        .post(app.url(path))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(
+        done["unsubscribed"]["category"], "booking",
+        "{done} from {path}"
+    );
+    let prefs: Value = app
+        .admin(Method::GET, "/api/v1/users/user_123/preferences")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prefs["categories"]["booking"]["email"], false);
+    let tampered = path.replace("c=booking", "c=payment");
+    assert_eq!(
+        app.client
+            .post(app.url(&tampered))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // The status API shows the delivery sent, with the Message-ID as provider id.
+    wait_for("the delivery to be marked sent", 10, || async {
+        delivery(&app, "evt_booking_001", "email").await["status"] == "sent"
+    })
+    .await;
+    let email = delivery(&app, "evt_booking_001", "email").await;
+    let message_id = email["provider_message_id"].as_str().unwrap().to_string();
+    assert!(
+        raw.contains(&format!("Message-ID: {message_id}")),
+        "{message_id}"
+    );
+    let n = delivery(&app, "evt_booking_001", "in_app").await["notification_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status: Value = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/notifications/{n}/deliveries"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channels: Vec<&str> = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["channel"].as_str().unwrap())
+        .collect();
+    assert!(channels.contains(&"in_app"), "{status}");
+}
+
+async fn without_smtp_emails_are_written_as_eml_files(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    post_event(&app, &seed_events()[3].1).await;
+    let outbox = app.data_dir.path().join("outbox");
+    wait_for("an .eml file", 10, || async {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .any(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    let file = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .unwrap();
+    let raw = std::fs::read_to_string(file.path()).unwrap();
+    assert!(raw.contains("Subject: Payment of $30.00 received"));
+    assert!(raw.contains("To: customer@example.com"));
+}
+
+async fn sms_retries_a_5xx_then_sends_once_and_a_4xx_is_final(backend: Backend) {
+    let twilio = HttpStub::start(vec![
+        (503, r#"{"message": "try later"}"#.into()),
+        (201, r#"{"sid": "SM42", "status": "queued"}"#.into()),
+        (
+            400,
+            r#"{"code": 21211, "message": "Invalid 'To' Phone Number"}"#.into(),
+        ),
+    ])
+    .await;
+    let port = twilio.port;
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.twilio_base_url = format!("http://127.0.0.1:{port}");
+        s.twilio_account_sid = Some("AC123".into());
+        s.twilio_auth_token = Some(SecretString::from("twilio-token".to_string()));
+        s.twilio_from = Some("+15005550006".into());
+        s.delivery_retry_base_ms = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    app.admin(Method::PUT, "/api/v1/users/user_123")
+        .json(&json!({"phone": "+14155550123"}))
+        .send()
+        .await
+        .unwrap();
+    post_event(&app, &seed_events()[3].1).await;
+    wait_for("the SMS to be sent after a retry", 15, || async {
+        delivery(&app, "evt_payment_001", "sms").await["status"] == "sent"
+    })
+    .await;
+    let sms = delivery(&app, "evt_payment_001", "sms").await;
+    assert_eq!(sms["provider_message_id"], "SM42");
+    assert_eq!(sms["attempts"], 2);
+    let reqs = twilio.recorded();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].path, "/2010-04-01/Accounts/AC123/Messages.json");
+    assert!(reqs[1]
+        .header("authorization")
+        .unwrap()
+        .starts_with("Basic "));
+    assert!(
+        reqs[1].body.contains("To=%2B14155550123") && reqs[1].body.contains("From=%2B15005550006")
+    );
+    assert!(
+        reqs[1].body.contains("Body=Payment+of+%2430.00"),
+        "{}",
+        reqs[1].body
+    );
+    // The next one gets a 400: permanent, dead after one attempt.
+    post_event(&app, &seed_events()[4].1).await;
+    wait_for("the SMS to be dead", 15, || async {
+        delivery(&app, "evt_payment_002", "sms").await["status"] == "dead"
+    })
+    .await;
+    let dead = delivery(&app, "evt_payment_002", "sms").await;
+    assert_eq!(dead["attempts"], 1);
+    assert!(dead["last_error"].as_str().unwrap().contains("21211"));
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn on_sqlite() { super::$name(crate::helpers::Backend::Sqlite).await }
+            #[actix_web::test]
+            async fn on_postgres() { super::$name(crate::helpers::Backend::Postgres).await }
+        }
+    )*};
+}
+
+on_both!(
+    emails_go_over_smtp_with_both_parts_and_a_working_one_click_unsubscribe,
+    without_smtp_emails_are_written_as_eml_files,
+    sms_retries_a_5xx_then_sends_once_and_a_4xx_is_final
+);
