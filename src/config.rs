@@ -81,6 +81,8 @@ pub struct Settings {
     pub delivery_retry_base_ms: u64,
     /// Sends in flight per channel.
     pub delivery_concurrency: usize,
+    /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -160,6 +162,7 @@ impl Settings {
             .set_default("delivery_max_attempts", 8)?
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
+            .set_default("webhook_allow_private", false)?
             .build()?
             .try_deserialize()?;
         s.check()?;

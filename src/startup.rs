@@ -6,6 +6,7 @@ use crate::bus::DueSignal;
 use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
 use crate::channels::scheduler::{self, Scheduler};
 use crate::channels::sms::{SmsProvider, TwilioConfig};
+use crate::channels::webhook::WebhookProvider;
 use crate::channels::{ChannelActor, Dispatch, Provider, RetryPolicy};
 use crate::config::Settings;
 use crate::feed::{Feed, FeedCommands};
@@ -87,6 +88,17 @@ fn start_channels(
             .context("cannot build an HTTP client")?;
         providers.push(("sms", Arc::new(SmsProvider::new(cfg, http))));
     }
+    let http = reqwest::Client::builder()
+        .build()
+        .context("cannot build an HTTP client")?;
+    providers.push((
+        "webhook",
+        Arc::new(WebhookProvider::new(
+            db.clone(),
+            http,
+            settings.webhook_allow_private,
+        )),
+    ));
     let mut actors = HashMap::new();
     for (channel, provider) in providers {
         let (db, policy, n) = (db.clone(), policy.clone(), settings.delivery_concurrency);
@@ -321,6 +333,7 @@ impl Application {
             session_config,
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
+        let due_for_routes = due.clone();
         start_channels(&settings, &db, &unsubscribe, due)?;
         let state = web::Data::new(AppState {
             db,
@@ -328,6 +341,8 @@ impl Application {
             pipeline,
             sources: health,
             unsubscribe,
+            webhook_allow_private: settings.webhook_allow_private,
+            due: due_for_routes,
             hub,
             sessions,
             stats,

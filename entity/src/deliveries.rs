@@ -9,7 +9,8 @@ pub struct Model {
     pub event_id: Option<String>,
     pub notification_id: Option<Uuid>,
     pub rule_id: Option<Uuid>,
-    pub user_id: String,
+    /// None for partner webhooks, which go to an endpoint rather than a user.
+    pub user_id: Option<String>,
     /// `email`, `push`, `sms` or `webhook`.
     pub channel: String,
     /// `pending`, then `sent`, `delivered`, `failed`, `dead`.

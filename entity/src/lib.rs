@@ -16,6 +16,7 @@ pub mod rules;
 pub mod template_versions;
 pub mod templates;
 pub mod users;
+pub mod webhook_endpoints;
 
 pub mod prelude {
     pub use super::api_keys::Entity as ApiKeys;

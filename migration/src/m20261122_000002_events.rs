@@ -78,6 +78,21 @@ enum Deliveries {
 }
 
 #[derive(DeriveIden)]
+enum WebhookEndpoints {
+    Table,
+    Id,
+    Url,
+    Description,
+    EventPatterns,
+    Secret,
+    Enabled,
+    FailureCount,
+    DisabledReason,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
 enum DeliveryAttempts {
     Table,
     Id,
@@ -203,7 +218,7 @@ impl MigrationTrait for Migration {
                 .col(string_null(Deliveries::EventId))
                 .col(uuid_null(Deliveries::NotificationId))
                 .col(uuid_null(Deliveries::RuleId))
-                .col(string(Deliveries::UserId))
+                .col(string_null(Deliveries::UserId))
                 .col(string(Deliveries::Channel))
                 .col(string(Deliveries::Status))
                 .col(text(Deliveries::Content))
@@ -237,6 +252,23 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        m.create_table(
+            Table::create()
+                .table(WebhookEndpoints::Table)
+                .if_not_exists()
+                .col(uuid(WebhookEndpoints::Id).primary_key())
+                .col(text(WebhookEndpoints::Url))
+                .col(text_null(WebhookEndpoints::Description))
+                .col(text(WebhookEndpoints::EventPatterns))
+                .col(string(WebhookEndpoints::Secret))
+                .col(boolean(WebhookEndpoints::Enabled))
+                .col(integer(WebhookEndpoints::FailureCount).default(0))
+                .col(text_null(WebhookEndpoints::DisabledReason))
+                .col(timestamp_with_time_zone(WebhookEndpoints::CreatedAt))
+                .col(timestamp_with_time_zone(WebhookEndpoints::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(DeliveryAttempts::Table)
@@ -291,6 +323,7 @@ impl MigrationTrait for Migration {
         for t in [
             DeadLetters::Table.into_iden(),
             DeliveryAttempts::Table.into_iden(),
+            WebhookEndpoints::Table.into_iden(),
             Deliveries::Table.into_iden(),
             Events::Table.into_iden(),
             Rules::Table.into_iden(),

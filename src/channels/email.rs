@@ -201,7 +201,9 @@ impl Provider for EmailProvider {
             .and_then(Value::as_str)
             .unwrap_or("general")
             .to_string();
-        let link = self.unsubscribe.url(&delivery.user_id, &category);
+        let link = self
+            .unsubscribe
+            .url(delivery.user_id.as_deref().unwrap_or_default(), &category);
         let message = format(&self.from, delivery.id, &content, Some(&link));
         let message_id = format!("<{}@herald>", delivery.id);
         Box::pin(

@@ -8,6 +8,7 @@ pub mod email;
 mod retry;
 pub mod scheduler;
 pub mod sms;
+pub mod webhook;
 
 pub use retry::RetryPolicy;
 

@@ -120,6 +120,11 @@ impl Feed {
         })
     }
 
+    /// The group-commit writer, for routes that commit units of their own.
+    pub fn writer(&self) -> &NotificationWriter {
+        &self.writer
+    }
+
     fn publish_notification(&self, user: &UserId, view: &NotificationView) {
         self.bus.publish(BusMessage {
             user_id: user.clone(),

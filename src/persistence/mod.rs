@@ -11,6 +11,7 @@ pub mod recipients;
 pub mod rules;
 pub mod templates;
 pub mod users;
+pub mod webhooks;
 pub mod writer;
 
 use migration::MigratorTrait;

@@ -301,7 +301,7 @@ fn delivery_model(
         event_id: Set(event_id.map(str::to_string)),
         notification_id: Set(notification_id),
         rule_id: Set(d.rule_id),
-        user_id: Set(d.user_id.clone()),
+        user_id: Set(Some(d.user_id.clone()).filter(|u| !u.is_empty())),
         channel: Set(d.channel.clone()),
         // In-app is handed to the bus right after commit; the rest wait for their channel.
         status: Set(if d.channel == "in_app" {

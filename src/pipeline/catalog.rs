@@ -2,8 +2,8 @@
 //! Routes reload after a change; a background loop reloads periodically so
 //! several nodes converge.
 
-use crate::domain::Rule;
-use crate::persistence::{rules, templates, StoreResult};
+use crate::domain::{EventPattern, Rule};
+use crate::persistence::{rules, templates, webhooks, StoreResult};
 use crate::templates::TemplateEngine;
 use sea_orm::DatabaseConnection;
 use std::sync::{Arc, RwLock};
@@ -12,11 +12,16 @@ use std::time::Duration;
 /// How often every node re-reads rules and templates.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
+/// A webhook endpoint's id and the event patterns it subscribed to.
+type Subscription = (uuid::Uuid, Vec<EventPattern>);
+
 #[derive(Clone)]
 pub struct Catalog {
     db: DatabaseConnection,
     pub templates: TemplateEngine,
     rules: Arc<RwLock<Arc<Vec<Rule>>>>,
+    /// Enabled webhook endpoints: (id, patterns).
+    endpoints: Arc<RwLock<Arc<Vec<Subscription>>>>,
     /// Reloads run one at a time: a slow one that read before a change must
     /// not finish after, and install, the newer one.
     reloading: Arc<tokio::sync::Mutex<()>>,
@@ -28,6 +33,7 @@ impl Catalog {
             db,
             templates: TemplateEngine::new(),
             rules: Arc::new(RwLock::new(Arc::new(vec![]))),
+            endpoints: Arc::new(RwLock::new(Arc::new(vec![]))),
             reloading: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -37,10 +43,33 @@ impl Catalog {
         let loaded = rules::load_enabled(&self.db).await?;
         self.templates
             .load(templates::load_current(&self.db).await?);
+        let mut endpoints = vec![];
+        for e in webhooks::enabled(&self.db).await? {
+            let patterns = webhooks::patterns(&e)?
+                .iter()
+                .filter_map(|p| EventPattern::parse(p).ok())
+                .collect();
+            endpoints.push((e.id, patterns));
+        }
+        if let Ok(mut g) = self.endpoints.write() {
+            *g = Arc::new(endpoints);
+        }
         if let Ok(mut g) = self.rules.write() {
             *g = Arc::new(loaded);
         }
         Ok(())
+    }
+
+    /// Enabled endpoints whose patterns match `event_type`.
+    pub fn endpoints_for(&self, event_type: &str) -> Vec<uuid::Uuid> {
+        let all = match self.endpoints.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        all.iter()
+            .filter(|(_, ps)| ps.iter().any(|p| p.matches(event_type)))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     pub fn rules(&self) -> Arc<Vec<Rule>> {

@@ -212,6 +212,7 @@ impl Pipeline {
             .collect();
         let mut unit = Unit::default();
         let mut audit = vec![];
+        let mut webhook_body: Option<Value> = None;
         for rule in matched {
             if let Some(cond) = rule.condition.as_deref().filter(|c| !c.trim().is_empty()) {
                 match TemplateEngine::condition(cond, &payload) {
@@ -257,6 +258,9 @@ impl Pipeline {
                 &payload,
                 &to,
             )?;
+            if webhook_body.is_none() {
+                webhook_body = planned.webhook_body.clone();
+            }
             let base = unit.notifications.len();
             if let Some(n) = planned.notification {
                 unit.notifications.push(n);
@@ -267,6 +271,23 @@ impl Pipeline {
                     d
                 }));
             audit.push(planned.audit);
+        }
+        let endpoints = self.catalog.endpoints_for(&event.event_type);
+        let payload_body = webhook_body.unwrap_or_else(|| payload.clone());
+        for endpoint in &endpoints {
+            let body = json!({"type": event.event_type, "timestamp": chrono::Utc::now(), "data": payload_body});
+            unit.deliveries.push(crate::persistence::writer::NewDelivery {
+                user_id: String::new(),
+                channel: "webhook".into(),
+                content: json!({"endpoint_id": endpoint, "event_id": event.id, "payload": body}),
+                template: None,
+                rule_id: None,
+                notification: None,
+                not_before: chrono::Utc::now(),
+            });
+        }
+        if !endpoints.is_empty() {
+            audit.push(json!({"webhooks": endpoints}));
         }
         if audit.is_empty() && !rules.iter().any(|r| r.pattern.matches(&event.event_type)) {
             return Err(PipelineError::Unrouted(event.event_type.clone()));

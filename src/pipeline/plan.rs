@@ -74,6 +74,8 @@ pub fn event_phone(rule: &Rule, payload: &Value) -> Option<String> {
 /// What one rule produced for one recipient, plus its audit line.
 pub struct Planned {
     pub notification: Option<NewNotification>,
+    /// The rule's rendered `webhook.body`, sent to matching endpoints instead of the raw event.
+    pub webhook_body: Option<Value>,
     pub deliveries: Vec<NewDelivery>,
     pub audit: Value,
 }
@@ -100,6 +102,7 @@ pub fn plan(
     let mut channels = Map::new();
     let mut notification = None;
     let mut deliveries = vec![];
+    let mut webhook_body = None;
     let quiet_until = match rule.priority {
         Priority::High | Priority::Critical => None,
         _ => to
@@ -178,9 +181,12 @@ pub fn plan(
                 json!({"title": part("title"), "body": part("body"), "data": data})
             }
             Channel::Webhook => {
+                // Sent to the matching endpoints by the pipeline, as this body.
                 let body = serde_json::from_str::<Value>(&part("body"))
                     .map_err(|e| render_err(rule, format!("webhook.body is not JSON: {e}")))?;
-                json!({"event_type": event_type, "body": body})
+                webhook_body = Some(body);
+                channels.insert("webhook".into(), json!("to matching endpoints"));
+                continue;
             }
         };
         let deferred = matches!(channel, Channel::Email | Channel::Push | Channel::Sms)
@@ -207,6 +213,7 @@ pub fn plan(
     let audit = json!({"rule_id": rule.id, "rule": rule.name, "user_id": to.user_id.as_str(), "channels": channels});
     Ok(Planned {
         notification,
+        webhook_body,
         deliveries,
         audit,
     })

@@ -13,6 +13,7 @@ mod rules;
 mod send;
 mod templates;
 mod users;
+mod webhooks;
 mod ws;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub pipeline: Arc<crate::pipeline::Pipeline>,
     pub sources: Arc<crate::sources::SourceHealth>,
     pub unsubscribe: crate::channels::email::UnsubscribeSigner,
+    pub webhook_allow_private: bool,
+    pub due: crate::bus::DueSignal,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
@@ -105,7 +108,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(templates::configure)
                 .configure(rules::configure)
                 .configure(events::configure)
-                .configure(deliveries::configure),
+                .configure(deliveries::configure)
+                .configure(webhooks::configure),
         );
     }
 }

@@ -22,6 +22,8 @@ use utoipa_swagger_ui::SwaggerUi;
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
         super::templates::delete, super::templates::versions, super::templates::render,
         super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
+        super::webhooks::create, super::webhooks::list, super::webhooks::get, super::webhooks::update,
+        super::webhooks::delete, super::webhooks::rotate, super::webhooks::test, super::webhooks::log,
         super::deliveries::for_notification, super::deliveries::by_request,
         super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
     ),
@@ -38,6 +40,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "templates", description = "Versioned templates and render previews (API key, admin)"),
         (name = "rules", description = "Event-to-notification rules (API key, admin)"),
         (name = "events", description = "Events over REST, audit, dead letters"),
+        (name = "webhooks", description = "Outbound webhook endpoints, signed per Standard Webhooks"),
+        (name = "deliveries", description = "Delivery status and attempt history"),
     )
 )]
 pub struct ApiDoc;

@@ -263,3 +263,177 @@ on_both!(
     without_smtp_emails_are_written_as_eml_files,
     sms_retries_a_5xx_then_sends_once_and_a_4xx_is_final
 );
+
+/// Verifies a webhook with the reference `standardwebhooks` library (PyPI).
+fn verified_by_reference_library(secret: &str, r: &crate::stubs::Recorded) -> bool {
+    let script = "import sys\nfrom standardwebhooks.webhooks import Webhook\n\
+                  s, body, i, t, sig = sys.argv[1:6]\n\
+                  Webhook(s).verify(body, {'webhook-id': i, 'webhook-timestamp': t, 'webhook-signature': sig})\nprint('verified')";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, secret, &r.body])
+        .arg(r.header("webhook-id").unwrap_or_default())
+        .arg(r.header("webhook-timestamp").unwrap_or_default())
+        .arg(r.header("webhook-signature").unwrap_or_default())
+        .output()
+        .expect("python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'standardwebhooks'") {
+        if std::env::var("HERALD_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("HERALD_REQUIRE_SERVICES=1 but the standardwebhooks Python package is missing");
+        }
+        eprintln!("\n!!! SKIPPED signature check: pip install standardwebhooks\n");
+        return true;
+    }
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("verified")
+}
+
+async fn webhooks_are_signed_retried_on_500_and_verify_with_the_reference_library(
+    backend: Backend,
+) {
+    let receiver = HttpStub::start(vec![(500, "oops".into()), (200, "{}".into())]).await;
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.webhook_allow_private = true;
+        s.delivery_retry_base_ms = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    let url = format!("http://127.0.0.1:{}/hooks/herald", receiver.port);
+    let res = app
+        .admin(Method::POST, "/api/v1/webhooks")
+        .json(&json!({"url": url, "event_patterns": ["payment.*"], "description": "partner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let ep: Value = res.json().await.unwrap();
+    let secret = ep["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let id = ep["id"].as_str().unwrap().to_string();
+    let listed: Value = app
+        .admin(Method::GET, &format!("/api/v1/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["secret"],
+        Value::Null,
+        "the secret is shown only on create and rotate"
+    );
+    post_event(&app, &seed_events()[3].1).await;
+    wait_for("the retried webhook", 15, || async {
+        receiver.recorded().len() >= 2
+    })
+    .await;
+    let reqs = receiver.recorded();
+    assert_eq!(
+        reqs[0].header("webhook-id"),
+        reqs[1].header("webhook-id"),
+        "a retry keeps its webhook-id, so receivers dedupe"
+    );
+    let body: Value = serde_json::from_str(&reqs[1].body).unwrap();
+    assert_eq!(body["type"], "payment.success");
+    assert_eq!(body["data"]["transaction_id"], "TXN-456789");
+    assert!(
+        verified_by_reference_library(&secret, &reqs[1]),
+        "signature verifies"
+    );
+    let mut tampered = reqs[1].clone();
+    tampered.body = tampered.body.replace("TXN-456789", "TXN-000000");
+    assert!(
+        !verified_by_reference_library(&secret, &tampered)
+            || std::process::Command::new("python3")
+                .args(["-c", "import standardwebhooks"])
+                .output()
+                .map(|o| !o.status.success())
+                .unwrap_or(true)
+    );
+    wait_for("the log to show it", 10, || async {
+        let log: Value = app
+            .admin(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log["items"][0]["status"] == "sent"
+            && log["items"][0]["attempts_history"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+    // The test event, signed with a rotated secret.
+    let rotated: Value = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, secret);
+    assert_eq!(
+        app.admin(Method::POST, &format!("/api/v1/webhooks/{id}/test"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    wait_for("the test event", 10, || async {
+        receiver.recorded().len() >= 3
+    })
+    .await;
+    let test = receiver.recorded()[2].clone();
+    assert!(test.body.contains("webhook.test"));
+    assert!(verified_by_reference_library(&new_secret, &test));
+    // Events the endpoint did not subscribe to are not sent.
+    post_event(&app, &seed_events()[0].1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.recorded().len(), 3);
+    assert_eq!(
+        app.admin(Method::DELETE, &format!("/api/v1/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+}
+
+async fn webhooks_to_private_or_metadata_addresses_are_refused(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/",
+        "http://[::1]/",
+        "http://localhost/",
+        "ftp://example.com/",
+    ] {
+        let res = app
+            .admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{url}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "url_not_allowed", "{url}: {body}");
+    }
+}
+
+on_both!(
+    webhooks_are_signed_retried_on_500_and_verify_with_the_reference_library,
+    webhooks_to_private_or_metadata_addresses_are_refused
+);

@@ -1,0 +1,159 @@
+//! Webhook endpoints.
+
+use super::{parse_json, StoreError, StoreResult};
+use chrono::Utc;
+use entity::webhook_endpoints as w;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+/// Consecutive failed attempts after which an endpoint is disabled and flagged.
+pub const DISABLE_AFTER_FAILURES: i32 = 20;
+
+pub struct EndpointInput {
+    pub url: String,
+    pub description: Option<String>,
+    pub patterns: Vec<String>,
+    pub enabled: bool,
+}
+
+pub fn patterns(m: &w::Model) -> StoreResult<Vec<String>> {
+    serde_json::from_value(parse_json("event_patterns", &m.event_patterns)?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    input: EndpointInput,
+    secret: String,
+) -> StoreResult<w::Model> {
+    let now = Utc::now();
+    Ok(w::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        url: Set(input.url),
+        description: Set(input.description),
+        event_patterns: Set(serde_json::json!(input.patterns).to_string()),
+        secret: Set(secret),
+        enabled: Set(input.enabled),
+        failure_count: Set(0),
+        disabled_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    input: EndpointInput,
+) -> StoreResult<w::Model> {
+    let row = w::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut am: w::ActiveModel = row.into();
+    am.url = Set(input.url);
+    am.description = Set(input.description);
+    am.event_patterns = Set(serde_json::json!(input.patterns).to_string());
+    am.enabled = Set(input.enabled);
+    if input.enabled {
+        // Re-enabling clears the automatic flag.
+        am.failure_count = Set(0);
+        am.disabled_reason = Set(None);
+    }
+    am.updated_at = Set(Utc::now());
+    Ok(am.update(db).await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<w::Model>> {
+    Ok(w::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> StoreResult<Vec<w::Model>> {
+    Ok(w::Entity::find()
+        .order_by_asc(w::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+pub async fn enabled(db: &impl ConnectionTrait) -> StoreResult<Vec<w::Model>> {
+    Ok(w::Entity::find()
+        .filter(w::Column::Enabled.eq(true))
+        .all(db)
+        .await?)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
+    Ok(w::Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+}
+
+pub async fn rotate(db: &impl ConnectionTrait, id: Uuid, secret: String) -> StoreResult<bool> {
+    let res = w::Entity::update_many()
+        .col_expr(w::Column::Secret, Expr::value(secret))
+        .col_expr(w::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(w::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn record_success(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<()> {
+    w::Entity::update_many()
+        .col_expr(w::Column::FailureCount, Expr::value(0))
+        .filter(w::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed attempt; returns true when this one disabled the endpoint.
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    reason: &str,
+) -> StoreResult<bool> {
+    w::Entity::update_many()
+        .col_expr(
+            w::Column::FailureCount,
+            Expr::col(w::Column::FailureCount).add(1),
+        )
+        .filter(w::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    let res = w::Entity::update_many()
+        .col_expr(w::Column::Enabled, Expr::value(false))
+        .col_expr(
+            w::Column::DisabledReason,
+            Expr::value(format!(
+                "disabled after {DISABLE_AFTER_FAILURES} consecutive failures; last: {reason}"
+            )),
+        )
+        .col_expr(w::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(w::Column::Id.eq(id))
+        .filter(w::Column::Enabled.eq(true))
+        .filter(w::Column::FailureCount.gte(DISABLE_AFTER_FAILURES))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// The endpoint's deliveries, newest first.
+pub async fn deliveries(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    limit: u64,
+) -> StoreResult<Vec<entity::deliveries::Model>> {
+    use sea_orm::QuerySelect;
+    Ok(entity::deliveries::Entity::find()
+        .filter(entity::deliveries::Column::Channel.eq("webhook"))
+        .filter(entity::deliveries::Column::Content.like(format!("%\"endpoint_id\":\"{id}\"%")))
+        .order_by_desc(entity::deliveries::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,247 @@
+//! Webhook endpoints (seed 004): configuration, test sends, secret rotation, delivery log.
+
+use super::{ApiError, AppState};
+use crate::auth::Admin;
+use crate::channels::webhook::{check_url, new_secret};
+use crate::domain::EventPattern;
+use crate::persistence::writer::{NewDelivery, Unit};
+use crate::persistence::{deliveries, events, webhooks};
+use actix_web::{web, HttpResponse};
+use entity::webhook_endpoints as w;
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .route("/webhooks/{id}/test", web::post().to(test))
+    .route("/webhooks/{id}/rotate-secret", web::post().to(rotate))
+    .route("/webhooks/{id}/deliveries", web::get().to(log))
+    .service(
+        web::resource("/webhooks/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+fn view(m: &w::Model, with_secret: bool) -> Value {
+    let mut v = json!({
+        "id": m.id, "url": m.url, "description": m.description,
+        "event_patterns": webhooks::patterns(m).unwrap_or_default(), "enabled": m.enabled,
+        "failure_count": m.failure_count, "disabled_reason": m.disabled_reason,
+        "created_at": m.created_at, "updated_at": m.updated_at,
+    });
+    if with_secret {
+        v["secret"] = json!(m.secret);
+    }
+    v
+}
+
+fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| ApiError::unprocessable("invalid_id", "webhook ids are UUIDs"))
+}
+
+async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::EndpointInput, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::unprocessable("invalid_body", "must be a JSON object"))?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["url", "description", "event_patterns", "enabled"].contains(&k.as_str()))
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            format!("unknown field '{k}'"),
+        ));
+    }
+    let url = obj
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::unprocessable("invalid_field", "url is required"))?;
+    check_url(url, state.webhook_allow_private)
+        .await
+        .map_err(|e| ApiError::unprocessable("url_not_allowed", e))?;
+    let patterns: Vec<String> = match obj.get("event_patterns") {
+        None => vec!["#".into()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|p| {
+                p.as_str().map(str::to_string).ok_or_else(|| {
+                    ApiError::unprocessable("invalid_field", "event_patterns must be strings")
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "event_patterns must be a list",
+            ))
+        }
+    };
+    for p in &patterns {
+        EventPattern::parse(p)?;
+    }
+    Ok(webhooks::EndpointInput {
+        url: url.to_string(),
+        description: obj
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        patterns,
+        enabled: obj.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+    })
+}
+
+/// Create an endpoint: `{url, event_patterns?, description?, enabled?}`. The `whsec_` secret is shown once.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), request_body = Object,
+    responses((status = 201, body = Object), (status = 422, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let input = parse_input(&state, &body).await?;
+    let row = webhooks::create(&state.db, input, new_secret()).await?;
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::Created().json(view(&row, true)))
+}
+
+/// List endpoints.
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all)]
+pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = webhooks::list(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"items": rows.iter().map(|r| view(r, false)).collect::<Vec<_>>()})))
+}
+
+/// Read an endpoint.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn get(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = webhooks::get(&state.db, parse_id(&path)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(HttpResponse::Ok().json(view(&row, false)))
+}
+
+/// Replace an endpoint's settings. Enabling it again clears an automatic disable.
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let input = parse_input(&state, &body).await?;
+    let row = webhooks::update(&state.db, id, input).await?;
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::Ok().json(view(&row, false)))
+}
+
+/// Delete an endpoint.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn delete(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !webhooks::delete(&state.db, parse_id(&path)?).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    state.pipeline.catalog().reload().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replace the endpoint's secret; the new one is shown once.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn rotate(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let secret = new_secret();
+    if !webhooks::rotate(&state.db, id, secret.clone()).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    Ok(HttpResponse::Ok().json(json!({"id": id, "secret": secret})))
+}
+
+/// Queue a `webhook.test` event for the endpoint.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 202, body = Object), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn test(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    webhooks::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let payload = json!({"type": "webhook.test", "timestamp": chrono::Utc::now(), "data": {"message": "Test event from Herald"}});
+    let unit = Unit {
+        deliveries: vec![NewDelivery {
+            user_id: String::new(),
+            channel: "webhook".into(),
+            content: json!({"endpoint_id": id, "payload": payload}),
+            template: None,
+            rule_id: None,
+            notification: None,
+            not_before: chrono::Utc::now(),
+        }],
+        ..Unit::default()
+    };
+    let written = state.feed.writer().write(unit).await?;
+    state.due.ring();
+    let delivery = match written {
+        crate::persistence::writer::UnitResult::Written { deliveries, .. } => {
+            deliveries.first().copied()
+        }
+        _ => None,
+    };
+    Ok(HttpResponse::Accepted().json(json!({"delivery_id": delivery})))
+}
+
+/// The endpoint's delivery log: attempts, outcome, latency, response excerpt.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Object)))]
+#[tracing::instrument(skip_all)]
+pub async fn log(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let rows = webhooks::deliveries(&state.db, id, 100).await?;
+    let mut items = vec![];
+    for row in rows {
+        let mut v = events::delivery_json(&row)?;
+        v["attempts_history"] = json!(deliveries::attempts(&state.db, row.id)
+            .await?
+            .iter()
+            .map(|a| json!({"attempt": a.attempt, "outcome": a.outcome, "error": a.error, "latency_ms": a.latency_ms, "at": a.created_at}))
+            .collect::<Vec<_>>());
+        items.push(v);
+    }
+    Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
