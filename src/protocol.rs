@@ -58,8 +58,14 @@ impl ServerFrame<'_> {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
-    MarkRead { ids: Vec<String> },
+    MarkRead {
+        ids: Vec<String>,
+    },
     MarkAllRead,
+    /// The client has shown these notifications: their in-app deliveries become `delivered`.
+    Ack {
+        ids: Vec<String>,
+    },
     Ping,
 }
 
@@ -68,7 +74,7 @@ impl ClientFrame {
         serde_json::from_str(text).map_err(|e| {
             let msg = e.to_string();
             if msg.contains("unknown variant") {
-                "unknown frame type; expected mark_read, mark_all_read or ping".to_string()
+                "unknown frame type; expected mark_read, mark_all_read, ack or ping".to_string()
             } else {
                 format!("malformed frame: {msg}")
             }

@@ -178,6 +178,8 @@ export class HeraldClient {
         if (this.lastSeq !== null && n.seq <= this.lastSeq) return; // already shown
         this.lastSeq = n.seq;
         this.emit("notification", n);
+        // Tell the server it reached a screen: its in-app delivery becomes "delivered".
+        this.sendFrame({ type: "ack", ids: [n.id] });
         if (!n.read_at && n.seq > this.helloSeq) this.setUnread(this.unreadCount + 1);
         break;
       }

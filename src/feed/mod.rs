@@ -4,7 +4,7 @@
 
 use crate::bus::{Bus, BusMessage};
 use crate::domain::{Channel, NewNotification, NotificationView, UserId};
-use crate::persistence::writer::NotificationWriter;
+use crate::persistence::writer::{NewDelivery, NotificationWriter, Unit, UnitResult};
 use crate::persistence::{notifications, preferences, StoreError};
 use crate::protocol::ServerFrame;
 use crate::realtime::{CommandError, SessionCommands};
@@ -102,11 +102,35 @@ impl Feed {
                 channels: statuses,
             });
         }
-        let inserted = self
+        // The in-app delivery row lets a client ack, and the status API show it.
+        let unit = Unit {
+            notifications: vec![new.clone()],
+            deliveries: vec![NewDelivery {
+                user_id: new.user_id.as_str().to_string(),
+                channel: "in_app".into(),
+                content: serde_json::json!({}),
+                template: new.template.clone(),
+                rule_id: None,
+                notification: Some(0),
+                not_before: chrono::Utc::now(),
+            }],
+            event: None,
+        };
+        let inserted = match self
             .writer
-            .insert(new.clone())
+            .write(unit)
             .await
-            .inspect_err(|_| self.stats.failed())?;
+            .inspect_err(|_| self.stats.failed())?
+        {
+            UnitResult::Written {
+                mut notifications, ..
+            } if !notifications.is_empty() => notifications.remove(0),
+            _ => {
+                return Err(FeedError::Store(StoreError::Corrupt(
+                    "send produced no notification".into(),
+                )))
+            }
+        };
         if inserted.created {
             self.stats.processed();
             self.publish_notification(&new.user_id, &inserted.view);
@@ -212,6 +236,16 @@ impl SessionCommands for FeedCommands {
                 .await
                 .map(|_| ())
                 .map_err(command_error)
+        })
+    }
+
+    fn ack(&self, user: UserId, ids: Vec<Uuid>) -> BoxFuture<'static, Result<(), CommandError>> {
+        let feed = self.0.clone();
+        Box::pin(async move {
+            crate::persistence::deliveries::mark_in_app_delivered(&feed.db, &user, &ids)
+                .await
+                .map(|_| ())
+                .map_err(|e| command_error(FeedError::Store(e)))
         })
     }
 

@@ -135,3 +135,23 @@ pub async fn for_notification(
         .all(db)
         .await?)
 }
+
+/// Marks the in-app deliveries of `ids` (the user's own) as delivered: a client acked them.
+pub async fn mark_in_app_delivered(
+    db: &impl ConnectionTrait,
+    user: &crate::domain::UserId,
+    ids: &[Uuid],
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let res = d::Entity::update_many()
+        .col_expr(d::Column::Status, Expr::value("delivered"))
+        .col_expr(d::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(d::Column::UserId.eq(user.as_str()))
+        .filter(d::Column::Channel.eq("in_app"))
+        .filter(d::Column::NotificationId.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -457,10 +457,14 @@ async fn write_batch(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Ve
                 continue;
             }
             for d in &u.deliveries {
-                let linked = d
+                let linked_result = d
                     .notification
-                    .and_then(|j| results.get(offset + j).cloned().flatten())
-                    .map(|r| r.view.id);
+                    .and_then(|j| results.get(offset + j).cloned().flatten());
+                // A repeat of a request id created no notification, so it adds no delivery either.
+                if linked_result.as_ref().is_some_and(|r| !r.created) {
+                    continue;
+                }
+                let linked = linked_result.map(|r| r.view.id);
                 let (id, am) = delivery_model(
                     d,
                     u.event.as_ref().map(|e| e.event_id.as_str()),

@@ -49,6 +49,7 @@ pub trait SessionCommands: Send + Sync + 'static {
         ids: Vec<Uuid>,
     ) -> BoxFuture<'static, Result<(), CommandError>>;
     fn mark_all_read(&self, user: UserId) -> BoxFuture<'static, Result<(), CommandError>>;
+    fn ack(&self, user: UserId, ids: Vec<Uuid>) -> BoxFuture<'static, Result<(), CommandError>>;
 }
 
 /// Everything sessions share, built once in startup.
@@ -199,6 +200,20 @@ impl WsSession {
         let fut = match frame {
             ClientFrame::Ping => return self.reply(ctx, ServerFrame::Pong.encode()),
             ClientFrame::MarkAllRead => commands.mark_all_read(user),
+            ClientFrame::Ack { ids } => match ids
+                .iter()
+                .map(|s| Uuid::parse_str(s))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(ids) if ids.len() <= MAX_IDS_PER_FRAME => commands.ack(user, ids),
+                _ => {
+                    return self.reply_error(
+                        ctx,
+                        "invalid_notification_id",
+                        "ack ids must be at most 1000 UUIDs",
+                    )
+                }
+            },
             ClientFrame::MarkRead { ids } => {
                 if ids.len() > MAX_IDS_PER_FRAME {
                     let msg = format!("at most {MAX_IDS_PER_FRAME} ids per frame");

@@ -299,3 +299,50 @@ async fn an_oversized_inbound_frame_closes_the_socket() {
         Some(1009)
     );
 }
+
+async fn an_ack_frame_marks_the_in_app_delivery_delivered(app: TestApp) {
+    let token = app.token("acker").await;
+    let (mut ws, _) = app.ws(&token, None).await;
+    let sent = app
+        .send(json!({"user_id": "acker", "title": "t", "request_id": "ack-1"}))
+        .await;
+    assert_eq!(sent.status(), 202);
+    let frame = next_of_type(&mut ws, "notification").await;
+    let id = frame["notification"]["id"].as_str().unwrap().to_string();
+    let status = || async {
+        let v: serde_json::Value = app
+            .admin(
+                Method::GET,
+                "/api/v1/deliveries?user_id=acker&request_id=ack-1",
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["items"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(status().await, "sent");
+    send_frame(&mut ws, json!({"type": "ack", "ids": [id]})).await;
+    send_frame(&mut ws, json!({"type": "ping"})).await;
+    next_of_type(&mut ws, "pong").await;
+    for _ in 0..50 {
+        if status().await == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status().await, "delivered");
+    // Another user cannot ack it.
+    let other = app.token("intruder").await;
+    let (mut ows, _) = app.ws(&other, None).await;
+    send_frame(&mut ows, json!({"type": "ack", "ids": [id]})).await;
+    send_frame(&mut ows, json!({"type": "ping"})).await;
+    next_of_type(&mut ows, "pong").await;
+}
+
+on_both_databases!(an_ack_frame_marks_the_in_app_delivery_delivered);
