@@ -81,6 +81,10 @@ pub struct Settings {
     pub delivery_retry_base_ms: u64,
     /// Sends in flight per channel.
     pub delivery_concurrency: usize,
+    /// Consecutive retryable failures that open a provider's circuit.
+    pub delivery_breaker_threshold: u32,
+    /// How long an open circuit defers sends before one probe.
+    pub delivery_breaker_cooldown_ms: u64,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
     pub webhook_allow_private: bool,
 }
@@ -163,6 +167,8 @@ impl Settings {
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?
+            .set_default("delivery_breaker_threshold", 5)?
+            .set_default("delivery_breaker_cooldown_ms", 30_000)?
             .build()?
             .try_deserialize()?;
         s.check()?;

@@ -3,6 +3,7 @@
 
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::bus::DueSignal;
+use crate::channels::breaker::{Breakers, CircuitBreaker};
 use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
 use crate::channels::scheduler::{self, Scheduler};
 use crate::channels::sms::{SmsProvider, TwilioConfig};
@@ -46,7 +47,8 @@ fn start_channels(
     db: &sea_orm::DatabaseConnection,
     unsubscribe: &UnsubscribeSigner,
     due: DueSignal,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Breakers> {
+    let breakers = Breakers::default();
     let policy = RetryPolicy {
         max_attempts: settings.delivery_max_attempts,
         base: Duration::from_millis(settings.delivery_retry_base_ms),
@@ -102,11 +104,17 @@ fn start_channels(
     let mut actors = HashMap::new();
     for (channel, provider) in providers {
         let (db, policy, n) = (db.clone(), policy.clone(), settings.delivery_concurrency);
-        let addr = actix::Supervisor::start(move |_| ChannelActor::new(provider, db, n, policy));
+        let breaker = Arc::new(CircuitBreaker::new(
+            settings.delivery_breaker_threshold,
+            Duration::from_millis(settings.delivery_breaker_cooldown_ms),
+        ));
+        breakers.register(channel, breaker.clone());
+        let addr =
+            actix::Supervisor::start(move |_| ChannelActor::new(provider, db, n, policy, breaker));
         actors.insert(channel.to_string(), addr.recipient::<Dispatch>());
     }
     actix_web::rt::spawn(Scheduler::new(db.clone(), actors, due, scheduler::LEASE).run());
-    Ok(())
+    Ok(breakers)
 }
 
 fn pipeline_has_fast(p: &Pipeline) -> bool {
@@ -334,7 +342,7 @@ impl Application {
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
-        start_channels(&settings, &db, &unsubscribe, due)?;
+        let breakers = start_channels(&settings, &db, &unsubscribe, due)?;
         let state = web::Data::new(AppState {
             db,
             feed,
@@ -343,6 +351,7 @@ impl Application {
             unsubscribe,
             webhook_allow_private: settings.webhook_allow_private,
             due: due_for_routes,
+            breakers,
             hub,
             sessions,
             stats,

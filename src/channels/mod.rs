@@ -4,6 +4,7 @@
 //! source of truth: an actor that restarts loses its in-flight messages, and
 //! their expired leases bring them back.
 
+pub mod breaker;
 pub mod email;
 mod retry;
 pub mod scheduler;
@@ -61,6 +62,7 @@ pub struct ChannelActor {
     db: DatabaseConnection,
     limit: Arc<tokio::sync::Semaphore>,
     policy: RetryPolicy,
+    breaker: Arc<breaker::CircuitBreaker>,
 }
 
 impl ChannelActor {
@@ -69,12 +71,14 @@ impl ChannelActor {
         db: DatabaseConnection,
         concurrency: usize,
         policy: RetryPolicy,
+        breaker: Arc<breaker::CircuitBreaker>,
     ) -> Self {
         Self {
             provider,
             db,
             limit: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
             policy,
+            breaker,
         }
     }
 }
@@ -124,18 +128,33 @@ impl Handler<Dispatch> for ChannelActor {
     type Result = ();
 
     fn handle(&mut self, Dispatch(delivery): Dispatch, ctx: &mut Self::Context) {
-        let (provider, db, limit, policy) = (
+        let (provider, db, limit, policy, breaker) = (
             self.provider.clone(),
             self.db.clone(),
             self.limit.clone(),
             self.policy.clone(),
+            self.breaker.clone(),
         );
         ctx.spawn(
             async move {
                 let Ok(_permit) = limit.acquire_owned().await else { return };
+                if let Err(wait) = breaker.allow() {
+                    // The provider is down: defer without spending an attempt.
+                    let at = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    let deferred = Settle::Deferred { reason: format!("{} circuit open", provider.name()), at };
+                    if let Err(e) = deliveries::settle(&db, &delivery, &deferred, 0).await {
+                        tracing::warn!(delivery = %delivery.id, error = %e, "could not defer a delivery");
+                    }
+                    return;
+                }
                 let started = Instant::now();
                 let result = provider.send(&delivery).await;
                 let latency = started.elapsed().as_millis() as i64;
+                match &result {
+                    Ok(_) => breaker.success(),
+                    Err(ProviderError::Retryable { .. }) => breaker.failure(),
+                    Err(_) => {}
+                }
                 let outcome = settle_for(&policy, delivery.attempts, &result);
                 match &result {
                     Ok(_) => tracing::info!(delivery = %delivery.id, provider = provider.name(), latency, "delivered"),

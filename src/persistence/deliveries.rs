@@ -67,6 +67,11 @@ pub enum Settle {
     InvalidToken {
         error: String,
     },
+    /// Not tried (the provider's circuit is open): back to pending, no attempt spent.
+    Deferred {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Records an attempt and moves the delivery on. Only a row still `sending`
@@ -78,6 +83,18 @@ pub async fn settle(
     latency_ms: i64,
 ) -> StoreResult<()> {
     let now = Utc::now();
+    if let Settle::Deferred { reason, at } = outcome {
+        d::Entity::update_many()
+            .col_expr(d::Column::Status, Expr::value("pending"))
+            .col_expr(d::Column::NextAttemptAt, Expr::value(*at))
+            .col_expr(d::Column::LastError, Expr::value(reason.clone()))
+            .col_expr(d::Column::UpdatedAt, Expr::value(now))
+            .filter(d::Column::Id.eq(delivery.id))
+            .filter(d::Column::Status.eq("sending"))
+            .exec(db)
+            .await?;
+        return Ok(());
+    }
     let attempt = delivery.attempts + 1;
     let (status, error, provider_id, next, label) = match outcome {
         Settle::Sent {
@@ -86,6 +103,7 @@ pub async fn settle(
         Settle::Retry { error, at } => ("pending", Some(error.clone()), None, *at, "retry"),
         Settle::Failed { error } => ("dead", Some(error.clone()), None, now, "failed"),
         Settle::InvalidToken { error } => ("dead", Some(error.clone()), None, now, "invalid_token"),
+        Settle::Deferred { .. } => return Ok(()),
     };
     let mut upd = d::Entity::update_many()
         .col_expr(d::Column::Status, Expr::value(status))

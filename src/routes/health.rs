@@ -21,6 +21,8 @@ pub struct Readiness {
     /// Each component's state, e.g. `{"database": "connected"}`.
     pub components: BTreeMap<&'static str, String>,
     pub realtime: RealtimeStats,
+    /// Each delivery channel's circuit: `closed`, `open` or `half_open`.
+    pub circuit_breakers: BTreeMap<String, &'static str>,
     #[serde(flatten)]
     pub counters: StatsSnapshot,
 }
@@ -67,6 +69,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             users: hub.users,
             evicted: hub.evicted,
         },
+        circuit_breakers: state.breakers.describe(),
         counters: state.stats.snapshot(),
     };
     if db_up {
@@ -129,6 +132,16 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Sessions closed because their outbound queue overflowed.",
         hub.evicted,
     );
+    out.push_str(
+        "# HELP herald_circuit_open Whether a delivery channel's circuit is open (1) or not (0).\n",
+    );
+    out.push_str("# TYPE herald_circuit_open gauge\n");
+    for (channel, st) in state.breakers.describe() {
+        out.push_str(&format!(
+            "herald_circuit_open{{channel=\"{channel}\"}} {}\n",
+            u8::from(st != "closed")
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

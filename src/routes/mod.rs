@@ -36,6 +36,7 @@ pub struct AppState {
     pub unsubscribe: crate::channels::email::UnsubscribeSigner,
     pub webhook_allow_private: bool,
     pub due: crate::bus::DueSignal,
+    pub breakers: crate::channels::breaker::Breakers,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,

@@ -437,3 +437,78 @@ on_both!(
     webhooks_are_signed_retried_on_500_and_verify_with_the_reference_library,
     webhooks_to_private_or_metadata_addresses_are_refused
 );
+
+async fn a_failing_provider_opens_its_circuit_and_a_probe_closes_it(backend: Backend) {
+    let twilio = HttpStub::start(vec![
+        (503, "{}".into()),
+        (503, "{}".into()),
+        (201, r#"{"sid": "SM7"}"#.into()),
+    ])
+    .await;
+    let port = twilio.port;
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.twilio_base_url = format!("http://127.0.0.1:{port}");
+        s.twilio_account_sid = Some("AC1".into());
+        s.twilio_auth_token = Some(SecretString::from("t".to_string()));
+        s.twilio_from = Some("+15005550006".into());
+        s.delivery_retry_base_ms = 50;
+        s.delivery_breaker_threshold = 2;
+        s.delivery_breaker_cooldown_ms = 1500;
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    app.admin(Method::PUT, "/api/v1/users/user_123")
+        .json(&json!({"phone": "+14155550123"}))
+        .send()
+        .await
+        .unwrap();
+    post_event(&app, &seed_events()[3].1).await;
+    let breaker = || async {
+        let ready: Value = app
+            .client
+            .get(app.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ready["circuit_breakers"]["sms"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    wait_for("the circuit to open", 10, || async {
+        breaker().await == "open"
+    })
+    .await;
+    // While open, the provider is left alone.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(twilio.recorded().len(), 2);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("herald_circuit_open{channel=\"sms\"} 1"),
+        "{metrics}"
+    );
+    wait_for("the probe to succeed", 15, || async {
+        delivery(&app, "evt_payment_001", "sms").await["status"] == "sent"
+    })
+    .await;
+    assert_eq!(breaker().await, "closed");
+    let sms = delivery(&app, "evt_payment_001", "sms").await;
+    assert_eq!(sms["attempts"], 3, "deferrals spend no attempt");
+    assert_eq!(twilio.recorded().len(), 3);
+}
+
+on_both!(a_failing_provider_opens_its_circuit_and_a_probe_closes_it);
