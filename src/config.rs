@@ -75,6 +75,9 @@ pub struct Settings {
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     pub twilio_from: Option<String>,
+    /// FCM HTTP v1: the Firebase service-account JSON (inline), and the API base URL.
+    pub fcm_service_account_json: Option<SecretString>,
+    pub fcm_base_url: String,
     /// Tries per delivery before it is dead.
     pub delivery_max_attempts: i32,
     /// First retry delay; doubles per attempt, with jitter.
@@ -164,6 +167,7 @@ impl Settings {
             .set_default("email_from", "Herald <herald@localhost>")?
             .set_default("twilio_base_url", "https://api.twilio.com")?
             .set_default("delivery_max_attempts", 8)?
+            .set_default("fcm_base_url", "https://fcm.googleapis.com")?
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?

@@ -5,6 +5,7 @@ use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::bus::DueSignal;
 use crate::channels::breaker::{Breakers, CircuitBreaker};
 use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
+use crate::channels::push::{FcmClient, PushProvider};
 use crate::channels::scheduler::{self, Scheduler};
 use crate::channels::sms::{SmsProvider, TwilioConfig};
 use crate::channels::webhook::WebhookProvider;
@@ -93,6 +94,14 @@ fn start_channels(
     let http = reqwest::Client::builder()
         .build()
         .context("cannot build an HTTP client")?;
+    let fcm = match &settings.fcm_service_account_json {
+        Some(json) => Some(
+            FcmClient::new(&settings.fcm_base_url, json.expose_secret(), http.clone())
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    providers.push(("push", Arc::new(PushProvider::new(db.clone(), fcm))));
     providers.push((
         "webhook",
         Arc::new(WebhookProvider::new(

@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod email;
+pub mod push;
 mod retry;
 pub mod scheduler;
 pub mod sms;

@@ -77,3 +77,15 @@ pub async fn delete(db: &impl ConnectionTrait, user: &UserId, token: &str) -> St
         .await?;
     Ok(res.rows_affected > 0)
 }
+
+/// Marks a token dead (APNs Unregistered, FCM UNREGISTERED): it is kept for the record but never sent to.
+pub async fn deactivate(db: &impl ConnectionTrait, token: &str) -> StoreResult<()> {
+    use sea_orm::sea_query::Expr;
+    d::Entity::update_many()
+        .col_expr(d::Column::Active, Expr::value(false))
+        .col_expr(d::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(d::Column::Token.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -178,7 +178,7 @@ pub fn plan(
                     .map(|d| serde_json::from_str::<Value>(d))
                     .transpose()
                     .map_err(|e| render_err(rule, format!("push.data is not JSON: {e}")))?;
-                json!({"title": part("title"), "body": part("body"), "data": data})
+                json!({"title": part("title"), "body": part("body"), "data": data, "priority": rule.priority.as_str()})
             }
             Channel::Webhook => {
                 // Sent to the matching endpoints by the pipeline, as this body.

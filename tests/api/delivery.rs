@@ -512,3 +512,113 @@ async fn a_failing_provider_opens_its_circuit_and_a_probe_closes_it(backend: Bac
 }
 
 on_both!(a_failing_provider_opens_its_circuit_and_a_probe_closes_it);
+
+async fn push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_device(
+    backend: Backend,
+) {
+    let oauth = HttpStub::start(vec![(
+        200,
+        r#"{"access_token": "ya29.test", "expires_in": 3600, "token_type": "Bearer"}"#.into(),
+    )])
+    .await;
+    let fcm = HttpStub::start(vec![
+        (200, r#"{"name": "projects/herald-test/messages/0:1"}"#.into()),
+        (404, r#"{"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found.", "details": [{"errorCode": "UNREGISTERED"}]}}"#.into()),
+    ])
+    .await;
+    let sa = json!({
+        "type": "service_account", "project_id": "herald-test", "private_key_id": "k1",
+        "private_key": include_str!("../fixtures/rs256_private.pem"),
+        "client_email": "herald@herald-test.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": format!("http://127.0.0.1:{}/token", oauth.port),
+    })
+    .to_string();
+    let base = format!("http://127.0.0.1:{}", fcm.port);
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.fcm_service_account_json = Some(SecretString::from(sa));
+        s.fcm_base_url = base;
+    })
+    .await
+    else {
+        return;
+    };
+    let tpl = json!({"code": "alert", "push": {"title": "Alert {{ level }}", "body": "{{ message }}", "data": "{\"level\": \"{{ level }}\"}"}});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/templates")
+            .json(&tpl)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let rule = json!({"name": "alerts", "event_pattern": "app.alert", "channels": ["push"], "template_code": "alert", "priority": "high"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/rules")
+            .json(&rule)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    for token in ["fcm-live-token", "fcm-dead-token"] {
+        let res = app
+            .admin(Method::POST, "/api/v1/users/pushy/devices")
+            .json(&json!({"fcm_token": token, "platform": "android"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let (s, _) = post_event(&app, &json!({"event_id": "alert-1", "event_type": "app.alert", "user_id": "pushy", "level": "red", "message": "Disk full"})).await;
+    assert_eq!(s, 202);
+    wait_for("the push to be sent", 15, || async {
+        delivery(&app, "alert-1", "push").await["status"] == "sent"
+    })
+    .await;
+    let token_req = oauth.recorded();
+    assert!(
+        token_req[0]
+            .body
+            .contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"),
+        "{}",
+        token_req[0].body
+    );
+    assert!(token_req[0].body.contains("assertion="));
+    let sends = fcm.recorded();
+    assert_eq!(sends.len(), 2);
+    assert_eq!(sends[0].path, "/v1/projects/herald-test/messages:send");
+    assert_eq!(sends[0].header("authorization"), Some("Bearer ya29.test"));
+    let msg: Value = serde_json::from_str(&sends[0].body).unwrap();
+    assert_eq!(msg["message"]["token"], "fcm-live-token");
+    assert_eq!(msg["message"]["notification"]["title"], "Alert red");
+    assert_eq!(msg["message"]["data"]["level"], "red");
+    assert_eq!(msg["message"]["android"]["priority"], "high");
+    let devices: Value = app
+        .admin(Method::GET, "/api/v1/users/pushy/devices")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let state: Vec<(String, bool)> = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["token"].as_str().unwrap().to_string(),
+                d["active"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        state.contains(&("fcm-live-token".into(), true))
+            && state.contains(&("fcm-dead-token".into(), false)),
+        "{state:?}"
+    );
+}
+
+on_both!(push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_device);

@@ -1,0 +1,292 @@
+//! Push over FCM HTTP v1 (Android, web, and iOS apps that use FCM). The
+//! legacy `fcm` crate speaks an API Google shut down, so this is a small
+//! client over reqwest with OAuth2 service-account tokens from `gcp_auth`
+//! (cached until expiry). Base URL and token URI are configurable, so tests
+//! run the whole path against local servers.
+//!
+//! APNs-direct devices (provider `apns`) are not sent yet: see the README.
+
+use super::{Provider, ProviderError, Sent};
+use crate::persistence::devices;
+use entity::deliveries as d;
+use futures_util::future::BoxFuture;
+use gcp_auth::TokenProvider;
+use sea_orm::DatabaseConnection;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+
+/// The `message` for one device. Pure. FCM `data` values must be strings.
+pub fn fcm_message(token: &str, platform: &str, content: &Value) -> Value {
+    let text = |k: &str| {
+        content
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut data: Map<String, Value> = content
+        .get("data")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::String(
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for k in ["notification_id", "action_url"] {
+        if let Some(v) = content.get(k).and_then(Value::as_str) {
+            data.insert(k.to_string(), json!(v));
+        }
+    }
+    let urgent = matches!(
+        content.get("priority").and_then(Value::as_str),
+        Some("high" | "critical")
+    );
+    let mut message = json!({
+        "token": token,
+        "notification": {"title": text("title"), "body": text("body")},
+        "data": data,
+    });
+    match platform {
+        "android" => {
+            message["android"] = json!({"priority": if urgent { "high" } else { "normal" }})
+        }
+        "web" => {
+            message["webpush"] =
+                json!({"headers": {"Urgency": if urgent { "high" } else { "normal" }}})
+        }
+        "ios" => {
+            message["apns"] = json!({"headers": {"apns-priority": if urgent { "10" } else { "5" }}})
+        }
+        _ => {}
+    }
+    json!({"message": message})
+}
+
+/// Maps an FCM answer. `UNREGISTERED`, and `INVALID_ARGUMENT` about the token, mean the token is dead.
+pub fn classify(status: u16, body: &Value) -> Result<(), ProviderError> {
+    let err = &body["error"];
+    let code = err["status"].as_str().unwrap_or_default();
+    let detail = err["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["errorCode"].as_str())
+        .next()
+        .unwrap_or_default();
+    let message = err["message"].as_str().unwrap_or_default();
+    match status {
+        200..=299 => Ok(()),
+        _ if detail == "UNREGISTERED" || code == "NOT_FOUND" => Err(ProviderError::InvalidToken(
+            format!("{code} {detail}: {message}"),
+        )),
+        400 if code == "INVALID_ARGUMENT" && message.to_ascii_lowercase().contains("token") => {
+            Err(ProviderError::InvalidToken(message.to_string()))
+        }
+        429 | 500..=599 => Err(ProviderError::Retryable {
+            reason: format!("HTTP {status} {code}: {message}"),
+            retry_after: None,
+        }),
+        _ => Err(ProviderError::Permanent(format!(
+            "HTTP {status} {code}: {message}"
+        ))),
+    }
+}
+
+pub struct FcmClient {
+    base_url: String,
+    project_id: String,
+    auth: Arc<dyn TokenProvider>,
+    http: reqwest::Client,
+}
+
+impl FcmClient {
+    /// `service_account_json` is the Firebase service-account key; its `token_uri` is used as is.
+    pub fn new(
+        base_url: &str,
+        service_account_json: &str,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
+        let sa = gcp_auth::CustomServiceAccount::from_json(service_account_json)
+            .map_err(|e| format!("FCM service account: {e}"))?;
+        let project_id: Value =
+            serde_json::from_str(service_account_json).map_err(|e| e.to_string())?;
+        let project_id = project_id["project_id"]
+            .as_str()
+            .ok_or("FCM service account has no project_id")?
+            .to_string();
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            project_id,
+            auth: Arc::new(sa),
+            http,
+        })
+    }
+
+    async fn send(
+        &self,
+        token: &str,
+        platform: &str,
+        content: &Value,
+    ) -> Result<String, ProviderError> {
+        let access = self
+            .auth
+            .token(&[FCM_SCOPE])
+            .await
+            .map_err(|e| ProviderError::Retryable {
+                reason: format!("FCM auth: {e}"),
+                retry_after: None,
+            })?;
+        let url = format!(
+            "{}/v1/projects/{}/messages:send",
+            self.base_url, self.project_id
+        );
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(access.as_str())
+            .json(&fcm_message(token, platform, content))
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(|e| ProviderError::Retryable {
+                reason: format!("network: {e}"),
+                retry_after: None,
+            })?;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        classify(status, &body)?;
+        Ok(body["name"].as_str().unwrap_or_default().to_string())
+    }
+}
+
+/// Sends a push delivery to every active device of its user.
+pub struct PushProvider {
+    db: DatabaseConnection,
+    fcm: Option<FcmClient>,
+}
+
+impl PushProvider {
+    pub fn new(db: DatabaseConnection, fcm: Option<FcmClient>) -> Self {
+        Self { db, fcm }
+    }
+
+    async fn deliver(&self, delivery: &d::Model) -> Result<Sent, ProviderError> {
+        let content: Value = serde_json::from_str(&delivery.content).unwrap_or(Value::Null);
+        let user = crate::domain::UserId::parse(delivery.user_id.clone().unwrap_or_default())
+            .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+        let store = |e: crate::persistence::StoreError| ProviderError::Retryable {
+            reason: e.to_string(),
+            retry_after: None,
+        };
+        let targets: Vec<_> = devices::list(&self.db, &user)
+            .await
+            .map_err(store)?
+            .into_iter()
+            .filter(|d| d.active)
+            .collect();
+        if targets.is_empty() {
+            return Err(ProviderError::Permanent(
+                "the user has no active devices".into(),
+            ));
+        }
+        let (mut sent, mut retry, mut errors) = (vec![], None, vec![]);
+        for dev in targets {
+            let result = match (dev.provider.as_str(), &self.fcm) {
+                ("fcm", Some(fcm)) => fcm.send(&dev.token, &dev.platform, &content).await,
+                ("fcm", None) => Err(ProviderError::Permanent("FCM is not configured".into())),
+                _ => Err(ProviderError::Permanent(
+                    "APNs delivery is not built yet".into(),
+                )),
+            };
+            match result {
+                Ok(id) => sent.push(id),
+                Err(ProviderError::InvalidToken(reason)) => {
+                    // A dead token never comes back: stop sending to it.
+                    devices::deactivate(&self.db, &dev.token)
+                        .await
+                        .map_err(store)?;
+                    tracing::info!(device = %dev.id, reason, "deactivated a device with a dead push token");
+                    errors.push(format!("{}: invalid token", dev.platform));
+                }
+                Err(e @ ProviderError::Retryable { .. }) => retry = Some(e),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        match (sent.is_empty(), retry) {
+            (false, _) => Ok(Sent {
+                provider_message_id: Some(sent.join(",")),
+            }),
+            (true, Some(e)) => Err(e),
+            (true, None) => Err(ProviderError::Permanent(errors.join("; "))),
+        }
+    }
+}
+
+impl Provider for PushProvider {
+    fn name(&self) -> &'static str {
+        "push"
+    }
+
+    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("push_send", delivery = %delivery.id);
+        let delivery = delivery.clone();
+        Box::pin(async move { self.deliver(&delivery).await }.instrument(span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_platform_blocks_and_string_data() {
+        let content = json!({"title": "T", "body": "B", "data": {"n": 1}, "notification_id": "abc", "priority": "high"});
+        let m = fcm_message("tok", "android", &content);
+        assert_eq!(m["message"]["token"], "tok");
+        assert_eq!(m["message"]["android"]["priority"], "high");
+        assert_eq!(m["message"]["data"]["n"], "1");
+        assert_eq!(m["message"]["data"]["notification_id"], "abc");
+        assert_eq!(
+            fcm_message("t", "web", &json!({}))["message"]["webpush"]["headers"]["Urgency"],
+            "normal"
+        );
+    }
+
+    #[test]
+    fn fcm_errors_are_classified() {
+        assert!(classify(200, &json!({})).is_ok());
+        let unreg =
+            json!({"error": {"status": "NOT_FOUND", "details": [{"errorCode": "UNREGISTERED"}]}});
+        assert!(matches!(
+            classify(404, &unreg),
+            Err(ProviderError::InvalidToken(_))
+        ));
+        let bad = json!({"error": {"status": "INVALID_ARGUMENT", "message": "The registration token is not a valid FCM registration token"}});
+        assert!(matches!(
+            classify(400, &bad),
+            Err(ProviderError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            classify(503, &json!({})),
+            Err(ProviderError::Retryable { .. })
+        ));
+        assert!(matches!(
+            classify(403, &json!({"error": {"status": "PERMISSION_DENIED"}})),
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+}
