@@ -78,6 +78,13 @@ pub struct Settings {
     /// FCM HTTP v1: the Firebase service-account JSON (inline), and the API base URL.
     pub fcm_service_account_json: Option<SecretString>,
     pub fcm_base_url: String,
+    /// APNs token auth: the .p8 key (PEM text), its key id, the team id, the app's bundle id (topic).
+    pub apns_key_pem: Option<SecretString>,
+    pub apns_key_id: Option<String>,
+    pub apns_team_id: Option<String>,
+    pub apns_topic: Option<String>,
+    /// Use Apple's development endpoint.
+    pub apns_sandbox: bool,
     /// Tries per delivery before it is dead.
     pub delivery_max_attempts: i32,
     /// First retry delay; doubles per attempt, with jitter.
@@ -168,6 +175,7 @@ impl Settings {
             .set_default("twilio_base_url", "https://api.twilio.com")?
             .set_default("delivery_max_attempts", 8)?
             .set_default("fcm_base_url", "https://fcm.googleapis.com")?
+            .set_default("apns_sandbox", false)?
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?

@@ -3,6 +3,7 @@
 
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::bus::DueSignal;
+use crate::channels::apns;
 use crate::channels::breaker::{Breakers, CircuitBreaker};
 use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
 use crate::channels::push::{FcmClient, PushProvider};
@@ -101,7 +102,23 @@ fn start_channels(
         ),
         None => None,
     };
-    providers.push(("push", Arc::new(PushProvider::new(db.clone(), fcm))));
+    let apns = match (
+        &settings.apns_key_pem,
+        &settings.apns_key_id,
+        &settings.apns_team_id,
+        &settings.apns_topic,
+    ) {
+        (Some(pem), Some(key_id), Some(team), Some(topic)) => {
+            let client = apns::client(pem.expose_secret(), key_id, team, settings.apns_sandbox)
+                .map_err(anyhow::Error::msg)?;
+            Some(apns::Apns {
+                sender: Box::new(client),
+                topic: topic.clone(),
+            })
+        }
+        _ => None,
+    };
+    providers.push(("push", Arc::new(PushProvider::new(db.clone(), fcm, apns))));
     providers.push((
         "webhook",
         Arc::new(WebhookProvider::new(

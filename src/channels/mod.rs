@@ -4,6 +4,7 @@
 //! source of truth: an actor that restarts loses its in-flight messages, and
 //! their expired leases bring them back.
 
+pub mod apns;
 pub mod breaker;
 pub mod email;
 pub mod push;

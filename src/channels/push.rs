@@ -4,7 +4,7 @@
 //! (cached until expiry). Base URL and token URI are configurable, so tests
 //! run the whole path against local servers.
 //!
-//! APNs-direct devices (provider `apns`) are not sent yet: see the README.
+//! Devices registered with provider `apns` go through [`super::apns`].
 
 use super::{Provider, ProviderError, Sent};
 use crate::persistence::devices;
@@ -176,11 +176,16 @@ impl FcmClient {
 pub struct PushProvider {
     db: DatabaseConnection,
     fcm: Option<FcmClient>,
+    apns: Option<super::apns::Apns>,
 }
 
 impl PushProvider {
-    pub fn new(db: DatabaseConnection, fcm: Option<FcmClient>) -> Self {
-        Self { db, fcm }
+    pub fn new(
+        db: DatabaseConnection,
+        fcm: Option<FcmClient>,
+        apns: Option<super::apns::Apns>,
+    ) -> Self {
+        Self { db, fcm, apns }
     }
 
     async fn deliver(&self, delivery: &d::Model) -> Result<Sent, ProviderError> {
@@ -207,9 +212,20 @@ impl PushProvider {
             let result = match (dev.provider.as_str(), &self.fcm) {
                 ("fcm", Some(fcm)) => fcm.send(&dev.token, &dev.platform, &content).await,
                 ("fcm", None) => Err(ProviderError::Permanent("FCM is not configured".into())),
-                _ => Err(ProviderError::Permanent(
-                    "APNs delivery is not built yet".into(),
-                )),
+                ("apns", Some(apns)) => {
+                    // The badge shows the user's unread count.
+                    let badge = crate::persistence::notifications::unread_count(&self.db, &user)
+                        .await
+                        .map_err(store)?;
+                    apns.send(
+                        &dev.token,
+                        &content,
+                        u32::try_from(badge).unwrap_or(u32::MAX),
+                    )
+                    .await
+                    .map(|s| s.provider_message_id.unwrap_or_default())
+                }
+                _ => Err(ProviderError::Permanent("APNs is not configured".into())),
             };
             match result {
                 Ok(id) => sent.push(id),

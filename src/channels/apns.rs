@@ -1,0 +1,303 @@
+//! APNs through the `a2` crate: its builder makes the payload, its client
+//! (token auth with a .p8 key) sends it. a2 cannot point at a local server,
+//! so the send sits behind [`ApnsSender`]; tests drive the payload and the
+//! error mapping through it.
+
+use super::{ProviderError, Sent};
+use a2::request::notification::{
+    DefaultNotificationBuilder, NotificationBuilder, NotificationOptions, Priority,
+};
+use a2::request::payload::PayloadLike;
+use a2::{CollapseId, ErrorReason};
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The payload sent: a2's `aps`, plus `thread-id` (which a2's struct lacks) and Herald's custom data.
+#[derive(Serialize, Debug)]
+pub struct ApnsPayload<'a> {
+    #[serde(flatten)]
+    body: Value,
+    #[serde(skip)]
+    token: &'a str,
+    #[serde(skip)]
+    options: NotificationOptions<'a>,
+}
+
+impl PayloadLike for ApnsPayload<'_> {
+    fn get_device_token(&self) -> &str {
+        self.token
+    }
+    fn get_options(&self) -> &NotificationOptions<'_> {
+        &self.options
+    }
+}
+
+impl ApnsPayload<'_> {
+    pub fn json(&self) -> &Value {
+        &self.body
+    }
+    pub fn priority_high(&self) -> bool {
+        matches!(self.options.apns_priority, Some(Priority::High))
+    }
+}
+
+/// Builds the payload for one device. Pure.
+/// - alert title and body, sound, badge = the user's unread count;
+/// - `thread-id` = category (groups a conversation on the lock screen);
+/// - `apns-collapse-id` = notification id, `apns-priority` from the notification's priority;
+/// - custom `herald` data: notification id, action URL, data.
+pub fn format<'a>(
+    token: &'a str,
+    topic: &'a str,
+    content: &'a Value,
+    badge: u32,
+) -> Result<ApnsPayload<'a>, ProviderError> {
+    let s = |k: &str| content.get(k).and_then(Value::as_str).unwrap_or_default();
+    let urgent = matches!(s("priority"), "high" | "critical");
+    let collapse = content
+        .get("notification_id")
+        .and_then(Value::as_str)
+        .map(CollapseId::new)
+        .transpose()
+        .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+    let options = NotificationOptions {
+        apns_priority: Some(if urgent {
+            Priority::High
+        } else {
+            Priority::Normal
+        }),
+        apns_topic: Some(topic),
+        apns_collapse_id: collapse,
+        ..Default::default()
+    };
+    let mut payload = DefaultNotificationBuilder::new()
+        .set_title(s("title"))
+        .set_body(s("body"))
+        .set_sound("default")
+        .set_badge(badge)
+        .build(token, options.clone());
+    let custom = json!({"notification_id": content.get("notification_id"), "action_url": content.get("action_url"), "data": content.get("data")});
+    payload
+        .add_custom_data("herald", &custom)
+        .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+    let mut body =
+        serde_json::to_value(&payload).map_err(|e| ProviderError::Permanent(e.to_string()))?;
+    if let Some(category) = content.get("category").and_then(Value::as_str) {
+        body["aps"]["thread-id"] = json!(category);
+    }
+    Ok(ApnsPayload {
+        body,
+        token,
+        options,
+    })
+}
+
+/// Maps what APNs answered. `Unregistered` (410), `BadDeviceToken` and
+/// `DeviceTokenNotForTopic` mean the token is dead and its device is deactivated.
+pub fn classify(result: Result<a2::Response, a2::Error>) -> Result<Sent, ProviderError> {
+    match result {
+        Ok(r) => Ok(Sent {
+            provider_message_id: r.apns_id,
+        }),
+        Err(a2::Error::ResponseError(r)) => {
+            let reason = r.error.as_ref().map(|e| &e.reason);
+            let text = format!("APNs {}: {:?}", r.code, reason);
+            match (r.code, reason) {
+                (
+                    _,
+                    Some(
+                        ErrorReason::Unregistered
+                        | ErrorReason::BadDeviceToken
+                        | ErrorReason::DeviceTokenNotForTopic,
+                    ),
+                )
+                | (410, _) => Err(ProviderError::InvalidToken(text)),
+                (
+                    _,
+                    Some(
+                        ErrorReason::TooManyRequests
+                        | ErrorReason::InternalServerError
+                        | ErrorReason::ServiceUnavailable
+                        | ErrorReason::Shutdown
+                        | ErrorReason::IdleTimeout
+                        | ErrorReason::ExpiredProviderToken,
+                    ),
+                ) => Err(ProviderError::Retryable {
+                    reason: text,
+                    retry_after: None,
+                }),
+                (429 | 500..=599, _) => Err(ProviderError::Retryable {
+                    reason: text,
+                    retry_after: None,
+                }),
+                _ => Err(ProviderError::Permanent(text)),
+            }
+        }
+        // Connection and timeout errors: the provider may come back.
+        Err(e) => Err(ProviderError::Retryable {
+            reason: format!("APNs: {e}"),
+            retry_after: None,
+        }),
+    }
+}
+
+/// Sends one payload; implemented by a2's client, and by fakes in tests.
+pub trait ApnsSender: Send + Sync + 'static {
+    fn send<'a>(
+        &'a self,
+        payload: ApnsPayload<'a>,
+    ) -> BoxFuture<'a, Result<a2::Response, a2::Error>>;
+}
+
+impl ApnsSender for a2::Client {
+    fn send<'a>(
+        &'a self,
+        payload: ApnsPayload<'a>,
+    ) -> BoxFuture<'a, Result<a2::Response, a2::Error>> {
+        Box::pin(a2::Client::send(self, payload))
+    }
+}
+
+/// Token auth with a .p8 key. `sandbox` picks Apple's development endpoint.
+pub fn client(
+    p8_pem: &str,
+    key_id: &str,
+    team_id: &str,
+    sandbox: bool,
+) -> Result<a2::Client, String> {
+    let endpoint = if sandbox {
+        a2::Endpoint::Sandbox
+    } else {
+        a2::Endpoint::Production
+    };
+    a2::Client::token(
+        p8_pem.as_bytes(),
+        key_id,
+        team_id,
+        a2::ClientConfig::new(endpoint),
+    )
+    .map_err(|e| format!("APNs key: {e}"))
+}
+
+/// An APNs setup: the sender and the app's bundle id (the topic).
+pub struct Apns {
+    pub sender: Box<dyn ApnsSender>,
+    pub topic: String,
+}
+
+impl Apns {
+    pub async fn send(
+        &self,
+        token: &str,
+        content: &Value,
+        badge: u32,
+    ) -> Result<Sent, ProviderError> {
+        let payload = format(token, &self.topic, content, badge)?;
+        classify(self.sender.send(payload).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn content() -> Value {
+        json!({"title": "Booking confirmed", "body": "Inception, 8 PM", "category": "booking", "priority": "high",
+               "notification_id": "0197d8a2-0000-7000-8000-000000000001", "action_url": "/bookings/1", "data": {"k": "v"}})
+    }
+
+    #[test]
+    fn the_payload_has_alert_badge_sound_thread_and_herald_data() {
+        let c = content();
+        let p = format("devtoken", "com.example.tickets", &c, 3).unwrap();
+        let j = p.json();
+        assert_eq!(j["aps"]["alert"]["title"], "Booking confirmed");
+        assert_eq!(j["aps"]["alert"]["body"], "Inception, 8 PM");
+        assert_eq!(j["aps"]["badge"], 3);
+        assert_eq!(j["aps"]["sound"], "default");
+        assert_eq!(j["aps"]["thread-id"], "booking");
+        assert_eq!(j["herald"]["action_url"], "/bookings/1");
+        assert_eq!(
+            j["herald"]["notification_id"],
+            "0197d8a2-0000-7000-8000-000000000001"
+        );
+        assert!(p.priority_high());
+        assert_eq!(p.get_options().apns_topic, Some("com.example.tickets"));
+        assert!(p.get_options().apns_collapse_id.is_some());
+    }
+
+    fn rejection(code: u16, reason: ErrorReason) -> Result<a2::Response, a2::Error> {
+        Err(a2::Error::ResponseError(a2::Response {
+            error: Some(a2::ErrorBody {
+                reason,
+                timestamp: None,
+            }),
+            apns_id: None,
+            code,
+        }))
+    }
+
+    /// A sender that answers from a script, as APNs would.
+    struct Scripted(Mutex<Vec<Result<a2::Response, a2::Error>>>);
+
+    impl ApnsSender for Scripted {
+        fn send<'a>(
+            &'a self,
+            _: ApnsPayload<'a>,
+        ) -> BoxFuture<'a, Result<a2::Response, a2::Error>> {
+            let next = self.0.lock().unwrap().remove(0);
+            Box::pin(async move { next })
+        }
+    }
+
+    #[tokio::test]
+    async fn every_apns_answer_maps_through_the_sender_trait() {
+        let ok = Ok(a2::Response {
+            error: None,
+            apns_id: Some("apns-1".into()),
+            code: 200,
+        });
+        let apns = Apns {
+            sender: Box::new(Scripted(Mutex::new(vec![
+                ok,
+                rejection(410, ErrorReason::Unregistered),
+                rejection(400, ErrorReason::BadDeviceToken),
+                rejection(429, ErrorReason::TooManyRequests),
+                rejection(503, ErrorReason::ServiceUnavailable),
+                rejection(400, ErrorReason::PayloadTooLarge),
+            ]))),
+            topic: "com.example".into(),
+        };
+        let c = content();
+        assert_eq!(
+            apns.send("t", &c, 0)
+                .await
+                .unwrap()
+                .provider_message_id
+                .as_deref(),
+            Some("apns-1")
+        );
+        assert!(matches!(
+            apns.send("t", &c, 0).await,
+            Err(ProviderError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            apns.send("t", &c, 0).await,
+            Err(ProviderError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            apns.send("t", &c, 0).await,
+            Err(ProviderError::Retryable { .. })
+        ));
+        assert!(matches!(
+            apns.send("t", &c, 0).await,
+            Err(ProviderError::Retryable { .. })
+        ));
+        assert!(matches!(
+            apns.send("t", &c, 0).await,
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+}
