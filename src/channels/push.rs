@@ -209,10 +209,10 @@ impl PushProvider {
         }
         let (mut sent, mut retry, mut errors) = (vec![], None, vec![]);
         for dev in targets {
-            let result = match (dev.provider.as_str(), &self.fcm) {
-                ("fcm", Some(fcm)) => fcm.send(&dev.token, &dev.platform, &content).await,
-                ("fcm", None) => Err(ProviderError::Permanent("FCM is not configured".into())),
-                ("apns", Some(apns)) => {
+            let result = match (dev.provider.as_str(), &self.fcm, &self.apns) {
+                ("fcm", Some(fcm), _) => fcm.send(&dev.token, &dev.platform, &content).await,
+                ("fcm", None, _) => Err(ProviderError::Permanent("FCM is not configured".into())),
+                ("apns", _, Some(apns)) => {
                     // The badge shows the user's unread count.
                     let badge = crate::persistence::notifications::unread_count(&self.db, &user)
                         .await
