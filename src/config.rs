@@ -95,6 +95,8 @@ pub struct Settings {
     pub delivery_breaker_threshold: u32,
     /// How long an open circuit defers sends before one probe.
     pub delivery_breaker_cooldown_ms: u64,
+    /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of the body).
+    pub callback_secret: Option<SecretString>,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
     pub webhook_allow_private: bool,
 }

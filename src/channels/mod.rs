@@ -6,6 +6,7 @@
 
 pub mod apns;
 pub mod breaker;
+pub mod callbacks;
 pub mod email;
 pub mod push;
 mod retry;

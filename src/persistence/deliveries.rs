@@ -173,3 +173,40 @@ pub async fn mark_in_app_delivered(
         .await?;
     Ok(res.rows_affected)
 }
+
+/// Applies a provider's status callback to the delivery it names. Returns false when no delivery matches.
+pub async fn apply_callback(
+    db: &impl ConnectionTrait,
+    provider_message_id: &str,
+    channel: Option<&str>,
+    status: &str,
+    detail: Option<String>,
+) -> StoreResult<bool> {
+    let mut q = d::Entity::find().filter(d::Column::ProviderMessageId.eq(provider_message_id));
+    if let Some(c) = channel {
+        q = q.filter(d::Column::Channel.eq(c));
+    }
+    let Some(row) = q.one(db).await? else {
+        return Ok(false);
+    };
+    let now = Utc::now();
+    d::Entity::update_many()
+        .col_expr(d::Column::Status, Expr::value(status))
+        .col_expr(d::Column::UpdatedAt, Expr::value(now))
+        .filter(d::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    a::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        delivery_id: Set(row.id),
+        attempt: Set(row.attempts),
+        outcome: Set(format!("callback:{status}")),
+        error: Set(detail),
+        provider_message_id: Set(Some(provider_message_id.to_string())),
+        latency_ms: Set(0),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(true)
+}

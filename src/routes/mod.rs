@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes. Handlers parse input into domain types, call
 //! the feed or persistence, and map errors through [`ApiError`].
 
+mod callbacks;
 mod deliveries;
 mod devices;
 mod error;
@@ -37,6 +38,9 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     pub due: crate::bus::DueSignal,
     pub breakers: crate::channels::breaker::Breakers,
+    pub public_url: Option<String>,
+    pub twilio_auth_token: Option<secrecy::SecretString>,
+    pub callback_secret: Option<secrecy::SecretString>,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
@@ -110,7 +114,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(rules::configure)
                 .configure(events::configure)
                 .configure(deliveries::configure)
-                .configure(webhooks::configure),
+                .configure(webhooks::configure)
+                .configure(callbacks::configure),
         );
     }
 }

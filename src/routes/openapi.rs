@@ -24,7 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
         super::webhooks::create, super::webhooks::list, super::webhooks::get, super::webhooks::update,
         super::webhooks::delete, super::webhooks::rotate, super::webhooks::test, super::webhooks::log,
-        super::deliveries::for_notification, super::deliveries::by_request,
+        super::callbacks::callback, super::deliveries::for_notification, super::deliveries::by_request,
         super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),

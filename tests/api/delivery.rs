@@ -622,3 +622,117 @@ async fn push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_devic
 }
 
 on_both!(push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_device);
+
+async fn provider_callbacks_update_status_only_with_a_valid_signature(backend: Backend) {
+    let twilio = HttpStub::start(vec![(201, r#"{"sid": "SMcb1"}"#.into())]).await;
+    let port = twilio.port;
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.twilio_base_url = format!("http://127.0.0.1:{port}");
+        s.twilio_account_sid = Some("AC1".into());
+        s.twilio_auth_token = Some(SecretString::from("twilio-secret".to_string()));
+        s.twilio_from = Some("+15005550006".into());
+        s.callback_secret = Some(SecretString::from("relay-secret".to_string()));
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    app.admin(Method::PUT, "/api/v1/users/user_123")
+        .json(&json!({"phone": "+14155550123"}))
+        .send()
+        .await
+        .unwrap();
+    post_event(&app, &seed_events()[3].1).await;
+    wait_for("the SMS", 10, || async {
+        delivery(&app, "evt_payment_001", "sms").await["status"] == "sent"
+    })
+    .await;
+    // Twilio: a bad signature records nothing.
+    let url = app.url("/api/v1/callbacks/twilio");
+    let params = vec![
+        ("MessageSid".to_string(), "SMcb1".to_string()),
+        ("MessageStatus".to_string(), "delivered".to_string()),
+    ];
+    let form = "MessageSid=SMcb1&MessageStatus=delivered";
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", "bogus")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        delivery(&app, "evt_payment_001", "sms").await["status"],
+        "sent"
+    );
+    let sig = herald::channels::callbacks::twilio_signature("twilio-secret", &url, &params);
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        delivery(&app, "evt_payment_001", "sms").await["status"],
+        "delivered"
+    );
+    // Generic HMAC callback from an in-house relay: the email was opened.
+    wait_for("the email", 10, || async {
+        delivery(&app, "evt_payment_001", "email").await["status"] == "sent"
+    })
+    .await;
+    let message_id = delivery(&app, "evt_payment_001", "email").await["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"provider_message_id": message_id, "status": "opened"}).to_string();
+    let generic = app.url("/api/v1/callbacks/generic");
+    let res = app
+        .client
+        .post(&generic)
+        .header("x-herald-signature", "sha256=00")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let sig = herald::channels::callbacks::generic_signature("relay-secret", body.as_bytes());
+    let res = app
+        .client
+        .post(&generic)
+        .header("x-herald-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        delivery(&app, "evt_payment_001", "email").await["status"],
+        "opened"
+    );
+    assert_eq!(
+        app.client
+            .post(app.url("/api/v1/callbacks/pigeon"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+on_both!(provider_callbacks_update_status_only_with_a_valid_signature);

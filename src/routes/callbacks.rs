@@ -1,0 +1,131 @@
+//! `POST /api/v1/callbacks/{provider}`: delivery status from providers.
+//! The signature is checked before anything else; a bad one is a 401 that records nothing.
+
+use super::{ApiError, AppState};
+use crate::channels::callbacks::{
+    constant_time_eq, generic_signature, twilio_signature, twilio_status, CALLBACK_STATUSES,
+};
+use crate::persistence::deliveries;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/callbacks/{provider}", web::post().to(callback));
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_signature",
+        "the callback signature does not verify",
+    )
+}
+
+/// The URL the provider signed: `HERALD_PUBLIC_URL` when set (behind a proxy), else what the request says.
+fn signed_url(state: &AppState, req: &HttpRequest) -> String {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    match &state.public_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}{path}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// Receive a provider's delivery status. Supported: `twilio` (X-Twilio-Signature) and
+/// `generic` (`X-Herald-Signature: sha256=<hex HMAC-SHA256 of the body>` with HERALD_CALLBACK_SECRET).
+#[utoipa::path(post, path = "/api/v1/callbacks/{provider}", tag = "deliveries", params(("provider" = String, Path)),
+    request_body(content = String, description = "the provider's form or JSON body"),
+    responses((status = 200, body = Object), (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(provider = %path))]
+pub async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (id, channel, status, detail) = match path.as_str() {
+        "twilio" => {
+            let token = state
+                .twilio_auth_token
+                .as_ref()
+                .ok_or_else(|| ApiError::not_found("twilio callback (SMS is not configured)"))?;
+            let params: Vec<(String, String)> =
+                url::form_urlencoded::parse(&body).into_owned().collect();
+            let expected =
+                twilio_signature(token.expose_secret(), &signed_url(&state, &req), &params);
+            if !constant_time_eq(&expected, &header("x-twilio-signature")) {
+                return Err(unauthorized());
+            }
+            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let sid = get("MessageSid")
+                .ok_or_else(|| ApiError::unprocessable("invalid_body", "MessageSid is required"))?;
+            let raw = get("MessageStatus").unwrap_or_default();
+            let status = twilio_status(&raw).ok_or_else(|| {
+                ApiError::unprocessable("invalid_body", format!("unhandled MessageStatus '{raw}'"))
+            })?;
+            (
+                sid,
+                Some("sms"),
+                status.to_string(),
+                get("ErrorCode").map(|c| format!("Twilio error {c}")),
+            )
+        }
+        "generic" => {
+            let secret = state.callback_secret.as_ref().ok_or_else(|| {
+                ApiError::not_found("generic callback (HERALD_CALLBACK_SECRET is not set)")
+            })?;
+            if !constant_time_eq(
+                &generic_signature(secret.expose_secret(), &body),
+                &header("x-herald-signature"),
+            ) {
+                return Err(unauthorized());
+            }
+            let v: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+            let id = v["provider_message_id"].as_str().ok_or_else(|| {
+                ApiError::unprocessable("invalid_body", "provider_message_id is required")
+            })?;
+            let status = v["status"]
+                .as_str()
+                .filter(|s| CALLBACK_STATUSES.contains(s))
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "invalid_body",
+                        format!("status must be one of {}", CALLBACK_STATUSES.join(", ")),
+                    )
+                })?;
+            (
+                id.to_string(),
+                None,
+                status.to_string(),
+                v["detail"].as_str().map(str::to_string),
+            )
+        }
+        other => {
+            return Err(ApiError::not_found(&format!(
+                "callback provider '{other}' (supported: twilio, generic)"
+            )));
+        }
+    };
+    if !deliveries::apply_callback(&state.db, &id, channel, &status, detail).await? {
+        return Err(ApiError::not_found(
+            "delivery with that provider message id",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(json!({"provider_message_id": id, "status": status})))
+}
