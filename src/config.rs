@@ -85,6 +85,8 @@ pub struct Settings {
     pub apns_topic: Option<String>,
     /// Use Apple's development endpoint.
     pub apns_sandbox: bool,
+    /// Most push notifications per user per hour; beyond it they are dropped with a recorded reason. 0 = no limit.
+    pub push_per_user_per_hour: u64,
     /// Tries per delivery before it is dead.
     pub delivery_max_attempts: i32,
     /// First retry delay; doubles per attempt, with jitter.
@@ -178,6 +180,7 @@ impl Settings {
             .set_default("delivery_max_attempts", 8)?
             .set_default("fcm_base_url", "https://fcm.googleapis.com")?
             .set_default("apns_sandbox", false)?
+            .set_default("push_per_user_per_hour", 0)?
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?

@@ -313,6 +313,7 @@ impl Application {
         }
         let due = DueSignal::default();
         let pipeline = Arc::new(Pipeline::new(PipelineDeps {
+            push_per_hour: settings.push_per_user_per_hour,
             db: db.clone(),
             writer,
             recipients,

@@ -210,3 +210,19 @@ pub async fn apply_callback(
     .await?;
     Ok(true)
 }
+
+/// How many `channel` deliveries `user` got since `since` (for the per-user throttle).
+pub async fn count_since(
+    db: &impl ConnectionTrait,
+    user: &str,
+    channel: &str,
+    since: DateTime<Utc>,
+) -> StoreResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(d::Entity::find()
+        .filter(d::Column::UserId.eq(user))
+        .filter(d::Column::Channel.eq(channel))
+        .filter(d::Column::CreatedAt.gte(since))
+        .count(db)
+        .await?)
+}

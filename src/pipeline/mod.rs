@@ -67,6 +67,8 @@ pub struct Outcome {
 
 /// What the pipeline is built from (startup owns the concrete types).
 pub struct PipelineDeps {
+    /// Most push deliveries per user per hour; 0 means no limit.
+    pub push_per_hour: u64,
     pub db: DatabaseConnection,
     pub writer: NotificationWriter,
     pub recipients: RecipientLoader,
@@ -78,6 +80,7 @@ pub struct PipelineDeps {
 }
 
 pub struct Pipeline {
+    push_per_hour: u64,
     db: DatabaseConnection,
     writer: NotificationWriter,
     recipients: RecipientLoader,
@@ -91,6 +94,7 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(deps: PipelineDeps) -> Self {
         let PipelineDeps {
+            push_per_hour,
             db,
             writer,
             recipients,
@@ -101,6 +105,7 @@ impl Pipeline {
             due,
         } = deps;
         Self {
+            push_per_hour,
             db,
             writer,
             recipients,
@@ -258,6 +263,8 @@ impl Pipeline {
                 &payload,
                 &to,
             )?;
+            let mut planned = planned;
+            self.throttle(&mut planned).await?;
             if webhook_body.is_none() {
                 webhook_body = planned.webhook_body.clone();
             }
@@ -314,6 +321,30 @@ impl Pipeline {
             outcome,
         });
         Ok((unit, status))
+    }
+
+    /// Drops push deliveries past the per-user hourly limit, recording why.
+    async fn throttle(&self, planned: &mut plan::Planned) -> Result<(), PipelineError> {
+        if self.push_per_hour == 0 || !planned.deliveries.iter().any(|d| d.channel == "push") {
+            return Ok(());
+        }
+        let user = planned
+            .deliveries
+            .iter()
+            .find(|d| d.channel == "push")
+            .map(|d| d.user_id.clone())
+            .unwrap_or_default();
+        let since = chrono::Utc::now() - chrono::Duration::hours(1);
+        let recent =
+            crate::persistence::deliveries::count_since(&self.db, &user, "push", since).await?;
+        if recent >= self.push_per_hour {
+            planned.deliveries.retain(|d| d.channel != "push");
+            planned.audit["channels"]["push"] = json!(format!(
+                "throttled: {} push notifications in the last hour (limit {})",
+                recent, self.push_per_hour
+            ));
+        }
+        Ok(())
     }
 
     /// Parks a message that cannot be processed, with its reason.

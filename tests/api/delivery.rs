@@ -736,3 +736,41 @@ async fn provider_callbacks_update_status_only_with_a_valid_signature(backend: B
 }
 
 on_both!(provider_callbacks_update_status_only_with_a_valid_signature);
+
+async fn the_per_user_push_throttle_drops_with_a_recorded_reason(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.push_per_user_per_hour = 1).await else {
+        return;
+    };
+    let tpl = json!({"code": "ping", "push": {"title": "Ping", "body": "{{ n }}"}});
+    app.admin(Method::POST, "/api/v1/templates")
+        .json(&tpl)
+        .send()
+        .await
+        .unwrap();
+    let rule = json!({"name": "pings", "event_pattern": "app.ping", "channels": ["push"], "template_code": "ping"});
+    app.admin(Method::POST, "/api/v1/rules")
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        let (s, _) = post_event(&app, &json!({"event_id": format!("ping-{n}"), "event_type": "app.ping", "user_id": "busy-phone", "n": n})).await;
+        assert_eq!(s, 202);
+    }
+    assert!(
+        delivery(&app, "ping-1", "push").await.is_object(),
+        "the first push is queued"
+    );
+    let second = audit(&app, "ping-2").await;
+    assert_eq!(delivery(&app, "ping-2", "push").await, Value::Null);
+    let reason = second["outcome"]["rules"][0]["channels"]["push"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with("throttled: 1 push notifications in the last hour (limit 1)"),
+        "{reason}"
+    );
+}
+
+on_both!(the_per_user_push_throttle_drops_with_a_recorded_reason);
