@@ -106,3 +106,22 @@ pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// Waits for the first queued job, then takes whatever else is queued, up to
+/// `max`: the batch the writer and the recipient loader work on. `None` when
+/// every sender is gone. The queue is held only while taking, not while working.
+pub(crate) async fn take_batch<T>(
+    rx: &tokio::sync::Mutex<tokio::sync::mpsc::Receiver<T>>,
+    max: usize,
+) -> Option<Vec<T>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}

@@ -59,17 +59,8 @@ impl RecipientLoader {
 impl LoaderTask {
     pub async fn run(self) {
         loop {
-            let batch = {
-                let mut rx = self.rx.lock().await;
-                let Some(first) = rx.recv().await else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(j) => batch.push(j),
-                        Err(_) => break,
-                    }
-                }
-                batch
+            let Some(batch) = super::take_batch(&self.rx, MAX_BATCH).await else {
+                return;
             };
             match self.lookup(&batch).await {
                 Ok(found) => {

@@ -16,24 +16,34 @@ pub struct Profile {
     pub data: serde_json::Value,
 }
 
-pub async fn upsert(
-    db: &impl ConnectionTrait,
-    id: &UserId,
-    p: Profile,
-) -> StoreResult<users::Model> {
+/// A new user row from a profile; `last_seq` starts at 0.
+fn row(id: &UserId, p: Profile) -> users::ActiveModel {
     let now = Utc::now();
-    let am = users::ActiveModel {
+    let data = if p.data.is_null() {
+        serde_json::json!({})
+    } else {
+        p.data
+    };
+    users::ActiveModel {
         id: Set(id.as_str().to_string()),
         email: Set(p.email),
         phone: Set(p.phone),
         locale: Set(p.locale),
         timezone: Set(p.timezone),
         name: Set(p.name),
-        data: Set(json_text(&p.data)),
+        data: Set(json_text(&data)),
         last_seq: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
-    };
+    }
+}
+
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    id: &UserId,
+    p: Profile,
+) -> StoreResult<users::Model> {
+    let am = row(id, p);
     use users::Column as C;
     users::Entity::insert(am)
         .on_conflict(
@@ -56,19 +66,7 @@ pub async fn upsert(
 
 /// Creates a bare user row if none exists (first sight via /send, preferences, devices).
 pub async fn ensure(db: &impl ConnectionTrait, id: &UserId) -> StoreResult<()> {
-    let now = Utc::now();
-    let am = users::ActiveModel {
-        id: Set(id.as_str().to_string()),
-        email: Set(None),
-        phone: Set(None),
-        locale: Set(None),
-        timezone: Set(None),
-        name: Set(None),
-        data: Set("{}".into()),
-        last_seq: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let am = row(id, Profile::default());
     users::Entity::insert(am)
         .on_conflict_do_nothing_on([users::Column::Id])
         .exec_without_returning(db)
@@ -82,19 +80,7 @@ pub async fn create_if_missing(
     id: &UserId,
     p: Profile,
 ) -> StoreResult<users::Model> {
-    let now = Utc::now();
-    let am = users::ActiveModel {
-        id: Set(id.as_str().to_string()),
-        email: Set(p.email),
-        phone: Set(p.phone),
-        locale: Set(p.locale),
-        timezone: Set(p.timezone),
-        name: Set(p.name),
-        data: Set(json_text(&p.data)),
-        last_seq: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let am = row(id, p);
     users::Entity::insert(am)
         .on_conflict_do_nothing_on([users::Column::Id])
         .exec_without_returning(db)

@@ -138,17 +138,8 @@ impl WriterTask {
     pub async fn run(self) {
         loop {
             // Take a batch while holding the queue, then write it without holding it.
-            let batch = {
-                let mut rx = self.rx.lock().await;
-                let Some(first) = rx.recv().await else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                batch
+            let Some(batch) = super::take_batch(&self.rx, MAX_BATCH).await else {
+                return;
             };
             self.step(batch).await;
         }

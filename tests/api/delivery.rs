@@ -2,27 +2,13 @@
 //! the Twilio Messages API against a local stand-in.
 
 use crate::events::{audit, import, movie_pack, post_event, seed_events};
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{spawn_app_with, wait_for, Backend, TestApp};
+use crate::on_both;
 use crate::stubs::{HttpStub, SmtpServer};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 async fn delivery(app: &TestApp, event_id: &str, channel: &str) -> Value {
     let a = audit(app, event_id).await;
@@ -245,17 +231,6 @@ async fn sms_retries_a_5xx_then_sends_once_and_a_4xx_is_final(backend: Backend) 
     let dead = delivery(&app, "evt_payment_002", "sms").await;
     assert_eq!(dead["attempts"], 1);
     assert!(dead["last_error"].as_str().unwrap().contains("21211"));
-}
-
-macro_rules! on_both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn on_sqlite() { super::$name(crate::helpers::Backend::Sqlite).await }
-            #[actix_web::test]
-            async fn on_postgres() { super::$name(crate::helpers::Backend::Postgres).await }
-        }
-    )*};
 }
 
 on_both!(

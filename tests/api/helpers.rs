@@ -367,3 +367,32 @@ pub async fn idle_raw_ws_close_code(
     }
     None
 }
+
+/// Polls `check` every 100 ms until it holds, or fails the test after `secs`.
+pub async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Like `on_both_databases!`, for bodies that start their own app from a backend.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn on_sqlite() { super::$name($crate::helpers::Backend::Sqlite).await }
+            #[actix_web::test]
+            async fn on_postgres() { super::$name($crate::helpers::Backend::Postgres).await }
+        }
+    )*};
+}

@@ -3,7 +3,8 @@
 //! HERALD_REQUIRE_SERVICES=1 (CI).
 
 use crate::events::{assert_seed_001_outcome, audit, import, movie_pack, seed_events};
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{spawn_app_with, wait_for, Backend, TestApp};
+use crate::on_both;
 use futures_util::StreamExt;
 use lapin::options::*;
 use lapin::types::FieldTable;
@@ -60,21 +61,6 @@ async fn publish(ch: &Channel, exchange: &str, key: &str, body: &[u8]) {
     .expect("publish")
     .await
     .expect("confirm");
-}
-
-async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn component(app: &TestApp, name: &str) -> String {
@@ -449,17 +435,6 @@ async fn a_crash_between_commit_and_ack_creates_nothing_twice(backend: Backend) 
         "the redelivery was recognised: {ready}"
     );
     delete_queues(&ch, &[&q]).await;
-}
-
-macro_rules! on_both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn on_sqlite() { super::$name(crate::helpers::Backend::Sqlite).await }
-            #[actix_web::test]
-            async fn on_postgres() { super::$name(crate::helpers::Backend::Postgres).await }
-        }
-    )*};
 }
 
 on_both!(
