@@ -97,6 +97,8 @@ pub struct Settings {
     pub delivery_breaker_threshold: u32,
     /// How long an open circuit defers sends before one probe.
     pub delivery_breaker_cooldown_ms: u64,
+    /// SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
+    pub sendgrid_webhook_public_key: Option<String>,
     /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of the body).
     pub callback_secret: Option<SecretString>,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).

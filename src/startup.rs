@@ -382,6 +382,7 @@ impl Application {
             public_url: settings.public_url.clone(),
             twilio_auth_token: settings.twilio_auth_token.clone(),
             callback_secret: settings.callback_secret.clone(),
+            sendgrid_public_key: settings.sendgrid_webhook_public_key.clone(),
             hub,
             sessions,
             stats,

@@ -50,6 +50,48 @@ pub fn twilio_status(s: &str) -> Option<&'static str> {
     }
 }
 
+/// SendGrid's Event Webhook signature: ECDSA P-256 with SHA-256 over the
+/// timestamp header followed by the raw body. The key is the base64 DER public
+/// key from SendGrid's settings; the signature is base64 DER.
+pub fn sendgrid_verify(
+    public_key_b64: &str,
+    signature_b64: &str,
+    timestamp: &str,
+    body: &[u8],
+) -> bool {
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    use p256::pkcs8::DecodePublicKey;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (Ok(key_der), Ok(sig_der)) = (
+        b64.decode(public_key_b64.trim()),
+        b64.decode(signature_b64.trim()),
+    ) else {
+        return false;
+    };
+    let (Ok(key), Ok(sig)) = (
+        VerifyingKey::from_public_key_der(&key_der),
+        Signature::from_der(&sig_der),
+    ) else {
+        return false;
+    };
+    let mut message = timestamp.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    key.verify(&message, &sig).is_ok()
+}
+
+/// A SendGrid event → Herald's delivery status.
+pub fn sendgrid_status(event: &str) -> Option<&'static str> {
+    match event {
+        "delivered" => Some("delivered"),
+        "bounce" | "blocked" => Some("bounced"),
+        "dropped" | "deferred_final" => Some("failed"),
+        "open" => Some("opened"),
+        "click" => Some("clicked"),
+        _ => None,
+    }
+}
+
 /// Statuses a callback may set.
 pub const CALLBACK_STATUSES: [&str; 5] = ["delivered", "bounced", "failed", "opened", "clicked"];
 
@@ -76,6 +118,28 @@ mod tests {
             &params,
         );
         assert_eq!(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+    }
+
+    #[test]
+    fn sendgrid_signatures_verify_with_the_public_key_and_nothing_else() {
+        use p256::ecdsa::signature::Signer;
+        use p256::ecdsa::{Signature, SigningKey};
+        use p256::pkcs8::EncodePublicKey;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let public = b64.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes());
+        let body = br#"[{"event":"delivered"}]"#;
+        let sig: Signature = key.sign(&[b"1700000000".as_slice(), body].concat());
+        let sig = b64.encode(sig.to_der().as_bytes());
+        assert!(sendgrid_verify(&public, &sig, "1700000000", body));
+        assert!(!sendgrid_verify(&public, &sig, "1700000001", body));
+        assert!(!sendgrid_verify(
+            &public,
+            &sig,
+            "1700000000",
+            br#"[{"event":"bounce"}]"#
+        ));
+        assert!(!sendgrid_verify(&public, "bogus", "1700000000", body));
     }
 
     #[test]

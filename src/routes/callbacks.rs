@@ -3,7 +3,8 @@
 
 use super::{ApiError, AppState};
 use crate::channels::callbacks::{
-    constant_time_eq, generic_signature, twilio_signature, twilio_status, CALLBACK_STATUSES,
+    constant_time_eq, generic_signature, sendgrid_status, sendgrid_verify, twilio_signature,
+    twilio_status, CALLBACK_STATUSES,
 };
 use crate::persistence::deliveries;
 use actix_web::http::StatusCode;
@@ -116,9 +117,40 @@ pub async fn callback(
                 v["detail"].as_str().map(str::to_string),
             )
         }
+        "sendgrid" => {
+            let key = state.sendgrid_public_key.as_ref().ok_or_else(|| {
+                ApiError::not_found(
+                    "sendgrid callback (HERALD_SENDGRID_WEBHOOK_PUBLIC_KEY is not set)",
+                )
+            })?;
+            let (sig, ts) = (
+                header("x-twilio-email-event-webhook-signature"),
+                header("x-twilio-email-event-webhook-timestamp"),
+            );
+            if !sendgrid_verify(key, &sig, &ts, &body) {
+                return Err(unauthorized());
+            }
+            let events: Vec<Value> = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+            let mut updated = 0;
+            for ev in &events {
+                // `smtp-id` is the Message-ID Herald set, which is also its provider id.
+                let (Some(id), Some(status)) = (
+                    ev["smtp-id"].as_str(),
+                    ev["event"].as_str().and_then(sendgrid_status),
+                ) else {
+                    continue;
+                };
+                let detail = ev["reason"].as_str().map(str::to_string);
+                if deliveries::apply_callback(&state.db, id, Some("email"), status, detail).await? {
+                    updated += 1;
+                }
+            }
+            return Ok(HttpResponse::Ok().json(json!({"events": events.len(), "updated": updated})));
+        }
         other => {
             return Err(ApiError::not_found(&format!(
-                "callback provider '{other}' (supported: twilio, generic)"
+                "callback provider '{other}' (supported: twilio, sendgrid, generic)"
             )));
         }
     };

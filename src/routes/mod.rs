@@ -41,6 +41,7 @@ pub struct AppState {
     pub public_url: Option<String>,
     pub twilio_auth_token: Option<secrecy::SecretString>,
     pub callback_secret: Option<secrecy::SecretString>,
+    pub sendgrid_public_key: Option<String>,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,

@@ -749,3 +749,53 @@ async fn the_per_user_push_throttle_drops_with_a_recorded_reason(backend: Backen
 }
 
 on_both!(the_per_user_push_throttle_drops_with_a_recorded_reason);
+
+async fn sendgrid_events_update_email_status_only_with_a_valid_ecdsa_signature(backend: Backend) {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::EncodePublicKey;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+    let public = b64.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes());
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.sendgrid_webhook_public_key = Some(public)
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    post_event(&app, &seed_events()[0].1).await;
+    wait_for("the email", 10, || async {
+        delivery(&app, "evt_booking_001", "email").await["status"] == "sent"
+    })
+    .await;
+    let message_id = delivery(&app, "evt_booking_001", "email").await["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!([{"email": "customer@example.com", "event": "bounce", "reason": "550 mailbox unavailable", "smtp-id": message_id}]).to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig: p256::ecdsa::Signature = key.sign(&[ts.as_bytes(), body.as_bytes()].concat());
+    let url = app.url("/api/v1/callbacks/sendgrid");
+    let post = |sig: String| {
+        app.client
+            .post(&url)
+            .header("x-twilio-email-event-webhook-signature", sig)
+            .header("x-twilio-email-event-webhook-timestamp", ts.clone())
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(post("MEUCIQ==".into()).await.unwrap().status(), 401);
+    assert_eq!(
+        delivery(&app, "evt_booking_001", "email").await["status"],
+        "sent",
+        "a bad signature records nothing"
+    );
+    let res = post(b64.encode(sig.to_der().as_bytes())).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let email = delivery(&app, "evt_booking_001", "email").await;
+    assert_eq!(email["status"], "bounced");
+}
+
+on_both!(sendgrid_events_update_email_status_only_with_a_valid_ecdsa_signature);
