@@ -68,6 +68,8 @@ pub struct Settings {
     pub redis_claim_idle_ms: u64,
     /// `smtp://user:pass@host:587?tls=starttls|implicit|none`; unset writes `.eml` files to `data_dir/outbox`.
     pub smtp_url: Option<SecretString>,
+    /// A second SMTP relay, used when the primary fails or its circuit is open.
+    pub smtp_fallback_url: Option<SecretString>,
     /// The From header, e.g. `Movie Tickets <notifications@example.com>`.
     pub email_from: String,
     /// Twilio-compatible Messages API: base URL, account SID, auth token, sender (number or MG… service).

@@ -72,10 +72,18 @@ fn start_channels(
             EmailTransport::Files(lettre::AsyncFileTransport::new(outbox))
         }
     };
-    let mut providers: Vec<(&str, Arc<dyn Provider>)> = vec![(
-        "email",
-        Arc::new(EmailProvider::new(from, transport, unsubscribe.clone())),
-    )];
+    let mut email = EmailProvider::new(from, transport, unsubscribe.clone());
+    if let Some(url) = &settings.smtp_fallback_url {
+        let secondary = EmailTransport::Smtp(
+            email::smtp_transport(url.expose_secret()).map_err(anyhow::Error::msg)?,
+        );
+        let breaker = CircuitBreaker::new(
+            settings.delivery_breaker_threshold,
+            Duration::from_millis(settings.delivery_breaker_cooldown_ms),
+        );
+        email = email.with_fallback(secondary, breaker);
+    }
+    let mut providers: Vec<(&str, Arc<dyn Provider>)> = vec![("email", Arc::new(email))];
     if let (Some(sid), Some(token), Some(sender)) = (
         &settings.twilio_account_sid,
         &settings.twilio_auth_token,

@@ -150,6 +150,38 @@ pub fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, S
     Ok(builder.build())
 }
 
+/// lettre's pooled SMTP transport spawns a cleanup task when dropped, which
+/// panics (and, during unwinding, aborts) once the runtime is gone: at process
+/// exit or test teardown. With no runtime left, the transport is leaked instead;
+/// the process is ending anyway.
+pub struct RuntimeBound<T>(Option<T>);
+
+impl<T> RuntimeBound<T> {
+    pub fn new(value: T) -> Self {
+        Self(Some(value))
+    }
+}
+
+impl<T> std::ops::Deref for RuntimeBound<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // Always Some until Drop runs.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("RuntimeBound used after drop"))
+    }
+}
+
+impl<T> Drop for RuntimeBound<T> {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            if let Some(value) = self.0.take() {
+                std::mem::forget(value);
+            }
+        }
+    }
+}
+
 pub enum EmailTransport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// The embedded default: real RFC 5322 messages written as `.eml` files.
@@ -158,7 +190,9 @@ pub enum EmailTransport {
 
 pub struct EmailProvider {
     from: Mailbox,
-    transport: EmailTransport,
+    transport: RuntimeBound<EmailTransport>,
+    /// A second relay, used while the primary's breaker is open or when it just failed.
+    fallback: Option<(RuntimeBound<EmailTransport>, super::breaker::CircuitBreaker)>,
     unsubscribe: UnsubscribeSigner,
 }
 
@@ -166,10 +200,38 @@ impl EmailProvider {
     pub fn new(from: Mailbox, transport: EmailTransport, unsubscribe: UnsubscribeSigner) -> Self {
         Self {
             from,
-            transport,
+            transport: RuntimeBound::new(transport),
+            fallback: None,
             unsubscribe,
         }
     }
+
+    /// Adds a secondary relay. `primary_breaker` decides when the primary is skipped.
+    pub fn with_fallback(
+        mut self,
+        secondary: EmailTransport,
+        primary_breaker: super::breaker::CircuitBreaker,
+    ) -> Self {
+        self.fallback = Some((RuntimeBound::new(secondary), primary_breaker));
+        self
+    }
+}
+
+async fn deliver(transport: &EmailTransport, message: Message) -> Result<(), ProviderError> {
+    match transport {
+        EmailTransport::Smtp(t) => {
+            t.send(message).await.map_err(classify)?;
+        }
+        EmailTransport::Files(t) => {
+            t.send(message)
+                .await
+                .map_err(|e| ProviderError::Retryable {
+                    reason: e.to_string(),
+                    retry_after: None,
+                })?;
+        }
+    }
+    Ok(())
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> ProviderError {
@@ -185,7 +247,7 @@ fn classify(e: lettre::transport::smtp::Error) -> ProviderError {
 
 impl Provider for EmailProvider {
     fn name(&self) -> &'static str {
-        match self.transport {
+        match *self.transport {
             EmailTransport::Smtp(_) => "smtp",
             EmailTransport::Files(_) => "eml-files",
         }
@@ -209,19 +271,30 @@ impl Provider for EmailProvider {
         Box::pin(
             async move {
                 let message = message?;
-                match &self.transport {
-                    EmailTransport::Smtp(t) => {
-                        t.send(message).await.map_err(classify)?;
-                    }
-                    EmailTransport::Files(t) => {
-                        t.send(message)
-                            .await
-                            .map_err(|e| ProviderError::Retryable {
-                                reason: e.to_string(),
+                match &self.fallback {
+                    None => deliver(&self.transport, message).await?,
+                    Some((secondary, breaker)) => {
+                        let primary = match breaker.allow() {
+                            Ok(()) => deliver(&self.transport, message.clone()).await,
+                            Err(_) => Err(ProviderError::Retryable {
+                                reason: "primary relay circuit open".into(),
                                 retry_after: None,
-                            })?;
+                            }),
+                        };
+                        match primary {
+                            Ok(()) => breaker.success(),
+                            Err(ProviderError::Retryable { reason, .. }) => {
+                                breaker.failure();
+                                tracing::warn!(
+                                    reason,
+                                    "primary SMTP relay failed; using the fallback"
+                                );
+                                deliver(secondary, message).await?;
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
-                };
+                }
                 Ok(Sent {
                     provider_message_id: Some(message_id),
                 })

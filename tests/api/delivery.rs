@@ -799,3 +799,46 @@ async fn sendgrid_events_update_email_status_only_with_a_valid_ecdsa_signature(b
 }
 
 on_both!(sendgrid_events_update_email_status_only_with_a_valid_ecdsa_signature);
+
+async fn email_fails_over_to_the_secondary_relay_when_the_primary_is_down(backend: Backend) {
+    // A port nobody listens on: connection refused, a retryable failure.
+    let dead_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let secondary = SmtpServer::start().await;
+    let port = secondary.port;
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.smtp_url = Some(SecretString::from(format!(
+            "smtp://127.0.0.1:{dead_port}?tls=none"
+        )));
+        s.smtp_fallback_url = Some(SecretString::from(format!(
+            "smtp://127.0.0.1:{port}?tls=none"
+        )));
+        s.delivery_breaker_threshold = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    post_event(&app, &seed_events()[0].1).await;
+    post_event(&app, &seed_events()[3].1).await;
+    wait_for("both emails through the fallback", 15, || async {
+        secondary.messages.lock().unwrap().len() >= 2
+    })
+    .await;
+    for id in ["evt_booking_001", "evt_payment_001"] {
+        wait_for("sent", 10, || async {
+            delivery(&app, id, "email").await["status"] == "sent"
+        })
+        .await;
+        assert_eq!(
+            delivery(&app, id, "email").await["attempts"],
+            1,
+            "one attempt, no retry needed"
+        );
+    }
+}
+
+on_both!(email_fails_over_to_the_secondary_relay_when_the_primary_is_down);
