@@ -842,3 +842,86 @@ async fn email_fails_over_to_the_secondary_relay_when_the_primary_is_down(backen
 }
 
 on_both!(email_fails_over_to_the_secondary_relay_when_the_primary_is_down);
+
+async fn a_crash_after_sending_resends_with_the_same_idempotency_key(backend: Backend) {
+    let receiver = HttpStub::start(vec![(200, "{}".into())]).await;
+    let Some(node1) = spawn_app_with(backend, |s| s.webhook_allow_private = true).await else {
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+    let ep: Value = node1
+        .admin(Method::POST, "/api/v1/webhooks")
+        .json(&json!({"url": url, "event_patterns": ["order.*"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = ep["secret"].as_str().unwrap().to_string();
+    let (s, _) = post_event(
+        &node1,
+        &json!({"event_id": "ord-1", "event_type": "order.created", "order": 7}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    wait_for("the first send", 10, || async {
+        receiver.recorded().len() == 1
+    })
+    .await;
+    wait_for("it to be recorded sent", 10, || async {
+        delivery(&node1, "ord-1", "webhook").await["status"] == "sent"
+    })
+    .await;
+    // The crash: the provider got it, but the process died before recording that.
+    // Its row is left `sending`, with a lease that has run out.
+    let db = sea_orm::Database::connect(node1.database_url.clone())
+        .await
+        .unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::deliveries::Entity::update_many()
+        .col_expr(
+            entity::deliveries::Column::Status,
+            sea_orm::sea_query::Expr::value("sending"),
+        )
+        .col_expr(
+            entity::deliveries::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(5)),
+        )
+        .filter(entity::deliveries::Column::EventId.eq("ord-1"))
+        .exec(&db)
+        .await
+        .unwrap();
+    // A restarted node on the same database reclaims the expired lease and sends again.
+    let database = node1.database_url.clone();
+    let Some(node2) = spawn_app_with(backend, move |s| {
+        s.webhook_allow_private = true;
+        s.database_url = Some(SecretString::from(database));
+    })
+    .await
+    else {
+        return;
+    };
+    wait_for("the resend", 10, || async {
+        receiver.recorded().len() == 2
+    })
+    .await;
+    wait_for("sent again", 10, || async {
+        delivery(&node2, "ord-1", "webhook").await["status"] == "sent"
+    })
+    .await;
+    let reqs = receiver.recorded();
+    // Same webhook-id, same signed body: a receiver deduping on webhook-id (as the spec asks) sees it once.
+    assert_eq!(reqs[0].header("webhook-id"), reqs[1].header("webhook-id"));
+    assert_eq!(reqs[0].body, reqs[1].body);
+    assert!(verified_by_reference_library(&secret, &reqs[1]));
+    let distinct: std::collections::HashSet<_> =
+        reqs.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(
+        distinct.len(),
+        1,
+        "exactly one message as the provider sees it"
+    );
+}
+
+on_both!(a_crash_after_sending_resends_with_the_same_idempotency_key);
