@@ -101,6 +101,8 @@ pub struct Settings {
     pub delivery_breaker_cooldown_ms: u64,
     /// SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
     pub sendgrid_webhook_public_key: Option<String>,
+    /// Comma-separated URL prefixes SNS certificates may be fetched from, e.g. `https://sns.eu-west-1.amazonaws.com/`.
+    pub sns_cert_url_prefixes: String,
     /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of the body).
     pub callback_secret: Option<SecretString>,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
@@ -185,6 +187,7 @@ impl Settings {
             .set_default("fcm_base_url", "https://fcm.googleapis.com")?
             .set_default("apns_sandbox", false)?
             .set_default("push_per_user_per_hour", 0)?
+            .set_default("sns_cert_url_prefixes", "")?
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?

@@ -12,6 +12,7 @@ pub mod push;
 mod retry;
 pub mod scheduler;
 pub mod sms;
+pub mod sns;
 pub mod webhook;
 
 pub use retry::RetryPolicy;

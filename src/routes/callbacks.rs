@@ -117,6 +117,7 @@ pub async fn callback(
                 v["detail"].as_str().map(str::to_string),
             )
         }
+        "ses" => return ses(&state, &body).await,
         "sendgrid" => {
             let key = state.sendgrid_public_key.as_ref().ok_or_else(|| {
                 ApiError::not_found(
@@ -150,7 +151,7 @@ pub async fn callback(
         }
         other => {
             return Err(ApiError::not_found(&format!(
-                "callback provider '{other}' (supported: twilio, sendgrid, generic)"
+                "callback provider '{other}' (supported: twilio, sendgrid, ses, generic)"
             )));
         }
     };
@@ -160,4 +161,79 @@ pub async fn callback(
         ));
     }
     Ok(HttpResponse::Ok().json(json!({"provider_message_id": id, "status": status})))
+}
+
+/// AWS SES through SNS: verify against the allow-listed signing certificate,
+/// confirm subscriptions, apply Delivery/Bounce/Complaint/Open/Click.
+async fn ses(state: &AppState, body: &[u8]) -> Result<HttpResponse, ApiError> {
+    use crate::channels::sns;
+    if state.sns_cert_prefixes.is_empty() {
+        return Err(ApiError::not_found(
+            "ses callback (HERALD_SNS_CERT_URL_PREFIXES is not set)",
+        ));
+    }
+    let msg: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+    let cert_url = msg["SigningCertURL"].as_str().unwrap_or_default();
+    if !sns::allowed(cert_url, &state.sns_cert_prefixes) {
+        return Err(unauthorized());
+    }
+    let cert = state
+        .http
+        .get(cert_url)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "certificate_unavailable",
+                e.to_string(),
+            )
+        })?
+        .text()
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "certificate_unavailable",
+                e.to_string(),
+            )
+        })?;
+    if !sns::verify(&msg, &cert) {
+        return Err(unauthorized());
+    }
+    match msg["Type"].as_str() {
+        Some("SubscriptionConfirmation") => {
+            let url = msg["SubscribeURL"].as_str().unwrap_or_default();
+            if !sns::allowed(url, &state.sns_cert_prefixes) {
+                return Err(ApiError::unprocessable(
+                    "invalid_body",
+                    "SubscribeURL is not allow-listed",
+                ));
+            }
+            state.http.get(url).send().await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "confirmation_failed",
+                    e.to_string(),
+                )
+            })?;
+            Ok(HttpResponse::Ok().json(json!({"confirmed": true, "topic": msg["TopicArn"]})))
+        }
+        Some("Notification") => {
+            let (id, status, detail) = sns::ses_status(msg["Message"].as_str().unwrap_or_default())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "invalid_body",
+                        "not an SES notification Herald understands",
+                    )
+                })?;
+            if !deliveries::apply_callback(&state.db, &id, Some("email"), status, detail).await? {
+                return Err(ApiError::not_found("delivery with that Message-ID"));
+            }
+            Ok(HttpResponse::Ok().json(json!({"provider_message_id": id, "status": status})))
+        }
+        _ => Ok(HttpResponse::Ok().json(json!({"ignored": msg["Type"]}))),
+    }
 }

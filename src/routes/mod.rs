@@ -42,6 +42,9 @@ pub struct AppState {
     pub twilio_auth_token: Option<secrecy::SecretString>,
     pub callback_secret: Option<secrecy::SecretString>,
     pub sendgrid_public_key: Option<String>,
+    /// URL prefixes SNS signing certificates and SubscribeURLs may come from.
+    pub sns_cert_prefixes: Vec<String>,
+    pub http: reqwest::Client,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,

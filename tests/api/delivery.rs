@@ -925,3 +925,120 @@ async fn a_crash_after_sending_resends_with_the_same_idempotency_key(backend: Ba
 }
 
 on_both!(a_crash_after_sending_resends_with_the_same_idempotency_key);
+
+/// Signs an SNS message (SignatureVersion 2) with the fixture key, using the openssl CLI.
+fn sns_sign(msg: &mut Value) {
+    use base64::Engine;
+    let text = herald::channels::sns::string_to_sign(msg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (input, sig) = (dir.path().join("in"), dir.path().join("sig"));
+    std::fs::write(&input, text).unwrap();
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rs256_private.pem"
+    );
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign", key, "-out"])
+        .arg(&sig)
+        .arg(&input)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    msg["Signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(std::fs::read(sig).unwrap()));
+}
+
+async fn ses_notifications_via_sns_are_verified_against_an_allow_listed_certificate(
+    backend: Backend,
+) {
+    let certs = HttpStub::start(vec![(200, include_str!("../fixtures/sns_cert.pem").into())]).await;
+    let confirm = HttpStub::start(vec![(200, "<ConfirmSubscriptionResponse/>".into())]).await;
+    let (cport, sport) = (certs.port, confirm.port);
+    let Some(app) = spawn_app_with(backend, move |s| {
+        s.sns_cert_url_prefixes = format!("http://127.0.0.1:{cport}/,http://127.0.0.1:{sport}/");
+    })
+    .await
+    else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    post_event(&app, &seed_events()[0].1).await;
+    wait_for("the email", 10, || async {
+        delivery(&app, "evt_booking_001", "email").await["status"] == "sent"
+    })
+    .await;
+    let message_id = delivery(&app, "evt_booking_001", "email").await["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = app.url("/api/v1/callbacks/ses");
+    let cert_url = format!("http://127.0.0.1:{cport}/SimpleNotificationService.pem");
+    // SubscriptionConfirmation: verified, then SubscribeURL is visited.
+    let mut sub = json!({"Type": "SubscriptionConfirmation", "MessageId": "m0", "Token": "tok", "TopicArn": "arn:aws:sns:eu-west-1:1:ses",
+        "Message": "confirm", "SubscribeURL": format!("http://127.0.0.1:{sport}/?Action=ConfirmSubscription"),
+        "Timestamp": "2026-11-22T10:00:00.000Z", "SignatureVersion": "2", "SigningCertURL": cert_url});
+    sns_sign(&mut sub);
+    let res = app
+        .client
+        .post(&url)
+        .body(sub.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        confirm.recorded().len(),
+        1,
+        "the subscription was confirmed"
+    );
+    // A bounce notification.
+    let ses = json!({"notificationType": "Bounce", "bounce": {"bounceType": "Permanent"}, "mail": {"commonHeaders": {"messageId": message_id}}});
+    let mut note = json!({"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:eu-west-1:1:ses", "Message": ses.to_string(),
+        "Timestamp": "2026-11-22T10:00:01.000Z", "SignatureVersion": "2", "SigningCertURL": cert_url});
+    sns_sign(&mut note);
+    let mut forged = note.clone();
+    forged["Message"] = json!(ses.to_string().replace("Bounce", "Delivery"));
+    assert_eq!(
+        app.client
+            .post(&url)
+            .body(forged.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let mut elsewhere = note.clone();
+    elsewhere["SigningCertURL"] = json!("http://127.0.0.2:1/evil.pem");
+    assert_eq!(
+        app.client
+            .post(&url)
+            .body(elsewhere.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        delivery(&app, "evt_booking_001", "email").await["status"],
+        "sent",
+        "nothing recorded so far"
+    );
+    let res = app
+        .client
+        .post(&url)
+        .body(note.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let email = delivery(&app, "evt_booking_001", "email").await;
+    assert_eq!(email["status"], "bounced");
+}
+
+on_both!(ses_notifications_via_sns_are_verified_against_an_allow_listed_certificate);
