@@ -85,6 +85,9 @@ pub struct Settings {
     pub apns_key_id: Option<String>,
     pub apns_team_id: Option<String>,
     pub apns_topic: Option<String>,
+    /// APNs certificate auth, instead of a .p8 key: the client certificate and its key (PEM).
+    pub apns_cert_pem: Option<SecretString>,
+    pub apns_cert_key_pem: Option<SecretString>,
     /// Use Apple's development endpoint.
     pub apns_sandbox: bool,
     /// Most push notifications per user per hour; beyond it they are dropped with a recorded reason. 0 = no limit.

@@ -124,7 +124,25 @@ fn start_channels(
                 topic: topic.clone(),
             })
         }
-        _ => None,
+        _ => match (
+            &settings.apns_cert_pem,
+            &settings.apns_cert_key_pem,
+            &settings.apns_topic,
+        ) {
+            (Some(cert), Some(key), Some(topic)) => {
+                let client = apns::client_from_certificate(
+                    cert.expose_secret(),
+                    key.expose_secret(),
+                    settings.apns_sandbox,
+                )
+                .map_err(anyhow::Error::msg)?;
+                Some(apns::Apns {
+                    sender: Box::new(client),
+                    topic: topic.clone(),
+                })
+            }
+            _ => None,
+        },
     };
     providers.push(("push", Arc::new(PushProvider::new(db.clone(), fcm, apns))));
     providers.push((

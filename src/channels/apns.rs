@@ -180,6 +180,25 @@ pub fn client(
     .map_err(|e| format!("APNs key: {e}"))
 }
 
+/// Certificate auth: the APNs client certificate and its private key, both PEM.
+pub fn client_from_certificate(
+    cert_pem: &str,
+    key_pem: &str,
+    sandbox: bool,
+) -> Result<a2::Client, String> {
+    let endpoint = if sandbox {
+        a2::Endpoint::Sandbox
+    } else {
+        a2::Endpoint::Production
+    };
+    a2::Client::certificate_parts(
+        cert_pem.as_bytes(),
+        key_pem.as_bytes(),
+        a2::ClientConfig::new(endpoint),
+    )
+    .map_err(|e| format!("APNs certificate: {e}"))
+}
+
 /// An APNs setup: the sender and the app's bundle id (the topic).
 pub struct Apns {
     pub sender: Box<dyn ApnsSender>,
@@ -250,6 +269,15 @@ mod tests {
             let next = self.0.lock().unwrap().remove(0);
             Box::pin(async move { next })
         }
+    }
+
+    #[test]
+    fn both_token_and_certificate_auth_build_clients() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cert = include_str!("../../tests/fixtures/sns_cert.pem");
+        let key = include_str!("../../tests/fixtures/rs256_private.pem");
+        assert!(client_from_certificate(cert, key, true).is_ok());
+        assert!(client("not a key", "KEYID", "TEAMID", true).is_err());
     }
 
     #[tokio::test]

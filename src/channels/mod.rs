@@ -97,6 +97,56 @@ impl Supervised for ChannelActor {
     }
 }
 
+/// Preferences and quiet hours, checked again when the delivery is about to go:
+/// the user may have turned the channel off, or the send may now fall inside
+/// their quiet hours, since it was queued. `None` means send.
+pub async fn gate(
+    db: &DatabaseConnection,
+    delivery: &d::Model,
+) -> Result<Option<Settle>, crate::persistence::StoreError> {
+    use crate::domain::{Category, Channel, Priority, UserId};
+    let (Some(user), Ok(channel)) = (
+        delivery.user_id.as_deref(),
+        Channel::parse(&delivery.channel),
+    ) else {
+        return Ok(None); // webhooks go to endpoints, not users
+    };
+    if matches!(channel, Channel::InApp | Channel::Webhook) {
+        return Ok(None);
+    }
+    let Ok(user) = UserId::parse(user) else {
+        return Ok(None);
+    };
+    let content: serde_json::Value = serde_json::from_str(&delivery.content).unwrap_or_default();
+    let category = content["category"]
+        .as_str()
+        .and_then(|c| Category::parse(c).ok())
+        .unwrap_or_else(Category::default_category);
+    let priority = Priority::from_stored(content["priority"].as_str().unwrap_or("normal"));
+    let prefs = crate::persistence::preferences::get(db, &user).await?;
+    if !prefs.allows(channel, &category) {
+        return Ok(Some(Settle::Suppressed {
+            reason: format!(
+                "{channel} for '{}' was turned off before sending",
+                category.as_str()
+            ),
+        }));
+    }
+    if priority < Priority::High {
+        if let Some(at) = prefs
+            .quiet_hours
+            .as_ref()
+            .and_then(|q| q.defer_until(chrono::Utc::now()))
+        {
+            return Ok(Some(Settle::Deferred {
+                reason: "quiet hours".into(),
+                at,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Turns a provider result into the row's next state.
 pub fn settle_for(
     policy: &RetryPolicy,
@@ -142,6 +192,17 @@ impl Handler<Dispatch> for ChannelActor {
         ctx.spawn(
             async move {
                 let Ok(_permit) = limit.acquire_owned().await else { return };
+                match gate(&db, &delivery).await {
+                    Ok(None) => {}
+                    Ok(Some(held)) => {
+                        if let Err(e) = deliveries::settle(&db, &delivery, &held, 0).await {
+                            tracing::warn!(delivery = %delivery.id, error = %e, "could not hold back a delivery");
+                        }
+                        return;
+                    }
+                    // Unknown preferences: leave it to the lease and try again later.
+                    Err(e) => return tracing::warn!(delivery = %delivery.id, error = %e, "could not check preferences"),
+                }
                 if let Err(wait) = breaker.allow() {
                     // The provider is down: defer without spending an attempt.
                     let at = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();

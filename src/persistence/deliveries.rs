@@ -67,6 +67,10 @@ pub enum Settle {
     InvalidToken {
         error: String,
     },
+    /// Not sent: the user's preferences, checked at send time, turn it off.
+    Suppressed {
+        reason: String,
+    },
     /// Not tried (the provider's circuit is open): back to pending, no attempt spent.
     Deferred {
         reason: String,
@@ -103,6 +107,9 @@ pub async fn settle(
         Settle::Retry { error, at } => ("pending", Some(error.clone()), None, *at, "retry"),
         Settle::Failed { error } => ("dead", Some(error.clone()), None, now, "failed"),
         Settle::InvalidToken { error } => ("dead", Some(error.clone()), None, now, "invalid_token"),
+        Settle::Suppressed { reason } => {
+            ("suppressed", Some(reason.clone()), None, now, "suppressed")
+        }
         Settle::Deferred { .. } => return Ok(()),
     };
     let mut upd = d::Entity::update_many()

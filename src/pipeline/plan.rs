@@ -168,9 +168,11 @@ pub fn plan(
                 continue;
             }
             Channel::Email => {
-                json!({"to": address, "subject": part("subject"), "html": part("html"), "text": part("text"), "category": rule.category.as_str()})
+                json!({"to": address, "subject": part("subject"), "html": part("html"), "text": part("text"), "category": rule.category.as_str(), "priority": rule.priority.as_str()})
             }
-            Channel::Sms => json!({"to": address, "text": part("text")}),
+            Channel::Sms => {
+                json!({"to": address, "text": part("text"), "category": rule.category.as_str(), "priority": rule.priority.as_str()})
+            }
             Channel::Push => {
                 let data = rendered
                     .parts
@@ -178,7 +180,7 @@ pub fn plan(
                     .map(|d| serde_json::from_str::<Value>(d))
                     .transpose()
                     .map_err(|e| render_err(rule, format!("push.data is not JSON: {e}")))?;
-                json!({"title": part("title"), "body": part("body"), "data": data, "priority": rule.priority.as_str()})
+                json!({"title": part("title"), "body": part("body"), "data": data, "priority": rule.priority.as_str(), "category": rule.category.as_str()})
             }
             Channel::Webhook => {
                 // Sent to the matching endpoints by the pipeline, as this body.

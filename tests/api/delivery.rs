@@ -1042,3 +1042,59 @@ async fn ses_notifications_via_sns_are_verified_against_an_allow_listed_certific
 }
 
 on_both!(ses_notifications_via_sns_are_verified_against_an_allow_listed_certificate);
+
+async fn quiet_hours_defer_then_send_and_preferences_are_checked_again_at_send_time(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    import(&app, &movie_pack()).await;
+    let quiet = json!({"quiet_hours": {"start": "00:00", "end": "23:59", "timezone": "UTC"}});
+    app.admin(Method::PUT, "/api/v1/users/user_123/preferences")
+        .json(&quiet)
+        .send()
+        .await
+        .unwrap();
+    post_event(&app, &seed_events()[0].1).await; // booking
+    post_event(&app, &seed_events()[3].1).await; // payment
+    for id in ["evt_booking_001", "evt_payment_001"] {
+        let email = delivery(&app, id, "email").await;
+        assert_eq!(email["status"], "pending", "deferred by quiet hours");
+    }
+    // Quiet hours end; meanwhile the user turned payment emails off.
+    let prefs = json!({"quiet_hours": null, "categories": {"payment": {"email": false}}});
+    app.admin(Method::PATCH, "/api/v1/users/user_123/preferences")
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    let db = sea_orm::Database::connect(app.database_url.clone())
+        .await
+        .unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::deliveries::Entity::update_many()
+        .col_expr(
+            entity::deliveries::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(entity::deliveries::Column::Channel.eq("email"))
+        .exec(&db)
+        .await
+        .unwrap();
+    wait_for("the deferred email to send", 10, || async {
+        delivery(&app, "evt_booking_001", "email").await["status"] == "sent"
+    })
+    .await;
+    wait_for("the payment email to be suppressed", 10, || async {
+        delivery(&app, "evt_payment_001", "email").await["status"] == "suppressed"
+    })
+    .await;
+    let suppressed = delivery(&app, "evt_payment_001", "email").await;
+    assert!(suppressed["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("turned off before sending"));
+}
+
+on_both!(quiet_hours_defer_then_send_and_preferences_are_checked_again_at_send_time);
