@@ -301,11 +301,13 @@ impl Application {
         for task in writer_tasks {
             actix_web::rt::spawn(task.run());
         }
+        let due = DueSignal::default();
         let feed = Arc::new(Feed::new(
             db.clone(),
             writer.clone(),
             bus.clone(),
             stats.clone(),
+            due.clone(),
         ));
 
         let catalog = Catalog::new(db.clone());
@@ -337,7 +339,6 @@ impl Application {
         for task in loaders {
             actix_web::rt::spawn(task.run());
         }
-        let due = DueSignal::default();
         let pipeline = Arc::new(Pipeline::new(PipelineDeps {
             push_per_hour: settings.push_per_user_per_hour,
             db: db.clone(),

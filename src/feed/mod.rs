@@ -29,7 +29,11 @@ pub enum ChannelStatus {
     Accepted,
     /// The user's preferences turn this channel or category off.
     Suppressed,
-    /// This server has no provider for the channel yet; nothing was sent.
+    /// Queued in the delivery outbox for its channel actor.
+    Queued,
+    /// Nothing to send to: the user has no email address or phone number.
+    Skipped,
+    /// Not reachable from `/send`: webhooks go to endpoints, which subscribe to events.
     Unavailable,
 }
 
@@ -43,6 +47,7 @@ pub struct SendOutcome {
 pub struct Feed {
     db: DatabaseConnection,
     writer: NotificationWriter,
+    due: crate::bus::DueSignal,
     bus: Arc<dyn Bus>,
     stats: Arc<Stats>,
 }
@@ -53,10 +58,12 @@ impl Feed {
         writer: NotificationWriter,
         bus: Arc<dyn Bus>,
         stats: Arc<Stats>,
+        due: crate::bus::DueSignal,
     ) -> Self {
         Self {
             db,
             writer,
+            due,
             bus,
             stats,
         }
@@ -83,18 +90,72 @@ impl Feed {
             }
         }
         let prefs = preferences::get(&self.db, &new.user_id).await?;
+        let user = crate::persistence::users::get(&self.db, &new.user_id).await?;
+        let now = chrono::Utc::now();
+        let quiet_until = (new.priority < crate::domain::Priority::High)
+            .then(|| prefs.quiet_hours.as_ref().and_then(|q| q.defer_until(now)))
+            .flatten();
         let mut statuses = BTreeMap::new();
+        let mut deliveries = vec![];
         for ch in channels {
-            let status = if !prefs.allows(*ch, &new.category) {
-                ChannelStatus::Suppressed
-            } else if *ch == Channel::InApp {
-                ChannelStatus::Accepted
+            let base = serde_json::json!({"category": new.category.as_str(), "priority": new.priority.as_str()});
+            let (status, content) = if !prefs.allows(*ch, &new.category) {
+                (ChannelStatus::Suppressed, None)
             } else {
-                ChannelStatus::Unavailable
+                match ch {
+                    Channel::InApp => (ChannelStatus::Accepted, None),
+                    Channel::Webhook => (ChannelStatus::Unavailable, None),
+                    Channel::Email => match user.as_ref().and_then(|u| u.email.clone()) {
+                        Some(to) => (
+                            ChannelStatus::Queued,
+                            Some(
+                                serde_json::json!({"to": to, "subject": new.title, "text": new.body}),
+                            ),
+                        ),
+                        None => (ChannelStatus::Skipped, None),
+                    },
+                    Channel::Sms => match user.as_ref().and_then(|u| u.phone.clone()) {
+                        Some(to) => (
+                            ChannelStatus::Queued,
+                            Some(
+                                serde_json::json!({"to": to, "text": if new.body.is_empty() { &new.title } else { &new.body }}),
+                            ),
+                        ),
+                        None => (ChannelStatus::Skipped, None),
+                    },
+                    Channel::Push => (
+                        ChannelStatus::Queued,
+                        Some(
+                            serde_json::json!({"title": new.title, "body": new.body, "data": new.data}),
+                        ),
+                    ),
+                }
             };
+            if let Some(mut content) = content {
+                if let (Some(c), Some(b)) = (content.as_object_mut(), base.as_object()) {
+                    c.extend(b.clone());
+                }
+                deliveries.push(NewDelivery {
+                    user_id: new.user_id.as_str().to_string(),
+                    channel: ch.as_str().into(),
+                    content,
+                    template: new.template.clone(),
+                    rule_id: None,
+                    notification: None,
+                    not_before: if *ch == Channel::Push
+                        || *ch == Channel::Email
+                        || *ch == Channel::Sms
+                    {
+                        quiet_until.unwrap_or(now)
+                    } else {
+                        now
+                    },
+                });
+            }
             statuses.insert(*ch, status);
         }
-        if statuses.get(&Channel::InApp) != Some(&ChannelStatus::Accepted) {
+        let in_app = statuses.get(&Channel::InApp) == Some(&ChannelStatus::Accepted);
+        if !in_app && deliveries.is_empty() {
             self.stats.suppressed();
             return Ok(SendOutcome {
                 notification: None,
@@ -102,18 +163,35 @@ impl Feed {
                 channels: statuses,
             });
         }
+        let queued = !deliveries.is_empty();
+        if !in_app {
+            self.writer
+                .write(Unit {
+                    deliveries,
+                    ..Unit::default()
+                })
+                .await
+                .inspect_err(|_| self.stats.failed())?;
+            self.due.ring();
+            return Ok(SendOutcome {
+                notification: None,
+                duplicate: false,
+                channels: statuses,
+            });
+        }
         // The in-app delivery row lets a client ack, and the status API show it.
+        deliveries.push(NewDelivery {
+            user_id: new.user_id.as_str().to_string(),
+            channel: "in_app".into(),
+            content: serde_json::json!({}),
+            template: new.template.clone(),
+            rule_id: None,
+            notification: Some(0),
+            not_before: now,
+        });
         let unit = Unit {
             notifications: vec![new.clone()],
-            deliveries: vec![NewDelivery {
-                user_id: new.user_id.as_str().to_string(),
-                channel: "in_app".into(),
-                content: serde_json::json!({}),
-                template: new.template.clone(),
-                rule_id: None,
-                notification: Some(0),
-                not_before: chrono::Utc::now(),
-            }],
+            deliveries,
             event: None,
         };
         let inserted = match self
@@ -131,6 +209,9 @@ impl Feed {
                 )))
             }
         };
+        if queued {
+            self.due.ring();
+        }
         if inserted.created {
             self.stats.processed();
             self.publish_notification(&new.user_id, &inserted.view);

@@ -42,7 +42,7 @@ pub struct SendResponse {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub notification_id: Option<uuid::Uuid>,
     pub request_id: Option<String>,
-    /// `accepted` or `suppressed` (preferences turned every requested channel off).
+    /// `accepted` (something was stored or queued) or `suppressed` (nothing was: preferences, or no address).
     pub status: &'static str,
     /// True when `request_id` had been seen and the earlier notification is returned.
     pub duplicate: bool,
@@ -165,7 +165,11 @@ pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpR
     let body = SendResponse {
         notification_id: outcome.notification.as_ref().map(|n| n.id),
         seq: outcome.notification.as_ref().map(|n| n.seq),
-        status: if outcome.notification.is_some() {
+        status: if outcome
+            .channels
+            .values()
+            .any(|s| matches!(s, ChannelStatus::Accepted | ChannelStatus::Queued))
+        {
             "accepted"
         } else {
             "suppressed"

@@ -138,15 +138,51 @@ async fn a_disabled_category_suppresses_only_that_category(app: TestApp) {
     assert_eq!(booking["status"], "accepted");
 }
 
-async fn channels_without_a_provider_are_reported_unavailable(app: TestApp) {
+async fn other_channels_are_queued_or_skipped_for_lack_of_an_address(app: TestApp) {
     let body: Value = app
-        .send(json!({"user_id": "multi", "title": "t", "channels": ["in_app", "email"]}))
+        .send(json!({"user_id": "multi", "title": "t", "channels": ["in_app", "email", "sms", "webhook"]}))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(body["channels"]["in_app"], "accepted");
-    assert_eq!(body["channels"]["email"], "unavailable");
+    assert_eq!(body["channels"]["email"], "skipped", "no email address yet");
+    assert_eq!(body["channels"]["webhook"], "unavailable");
+    app.admin(reqwest::Method::PUT, "/api/v1/users/multi")
+        .json(&json!({"email": "m@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = app
+        .send(json!({"user_id": "multi", "title": "Hello", "body": "Plain text", "channels": ["email"], "request_id": "mail-1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["channels"]["email"], "queued");
+    assert_eq!(
+        body["notification_id"],
+        Value::Null,
+        "no in-app notification was asked for"
+    );
+    let outbox = app.data_dir.path().join("outbox");
+    for _ in 0..100 {
+        if std::fs::read_dir(&outbox)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let file = std::fs::read_dir(&outbox).unwrap().next().unwrap().unwrap();
+    let raw = std::fs::read_to_string(file.path()).unwrap();
+    assert!(
+        raw.contains("Subject: Hello")
+            && raw.contains("To: m@example.com")
+            && raw.contains("Plain text")
+    );
 }
 
 async fn an_unknown_template_code_is_answered_with_a_clear_422(app: TestApp) {
@@ -166,6 +202,6 @@ on_both_databases!(
     concurrent_sends_to_one_user_get_gap_free_seqs,
     a_disabled_in_app_channel_suppresses_the_notification,
     a_disabled_category_suppresses_only_that_category,
-    channels_without_a_provider_are_reported_unavailable,
+    other_channels_are_queued_or_skipped_for_lack_of_an_address,
     an_unknown_template_code_is_answered_with_a_clear_422,
 );
