@@ -10,6 +10,14 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// Points SMS at a local Twilio stand-in.
+fn use_twilio(s: &mut herald::config::Settings, port: u16, sid: &str, token: &str) {
+    s.twilio_base_url = format!("http://127.0.0.1:{port}");
+    s.twilio_account_sid = Some(sid.into());
+    s.twilio_auth_token = Some(SecretString::from(token.to_string()));
+    s.twilio_from = Some("+15005550006".into());
+}
+
 async fn delivery(app: &TestApp, event_id: &str, channel: &str) -> Value {
     let a = audit(app, event_id).await;
     a["deliveries"]
@@ -183,10 +191,7 @@ async fn sms_retries_a_5xx_then_sends_once_and_a_4xx_is_final(backend: Backend) 
     .await;
     let port = twilio.port;
     let Some(app) = spawn_app_with(backend, move |s| {
-        s.twilio_base_url = format!("http://127.0.0.1:{port}");
-        s.twilio_account_sid = Some("AC123".into());
-        s.twilio_auth_token = Some(SecretString::from("twilio-token".to_string()));
-        s.twilio_from = Some("+15005550006".into());
+        use_twilio(s, port, "AC123", "twilio-token");
         s.delivery_retry_base_ms = 100;
     })
     .await
@@ -422,10 +427,7 @@ async fn a_failing_provider_opens_its_circuit_and_a_probe_closes_it(backend: Bac
     .await;
     let port = twilio.port;
     let Some(app) = spawn_app_with(backend, move |s| {
-        s.twilio_base_url = format!("http://127.0.0.1:{port}");
-        s.twilio_account_sid = Some("AC1".into());
-        s.twilio_auth_token = Some(SecretString::from("t".to_string()));
-        s.twilio_from = Some("+15005550006".into());
+        use_twilio(s, port, "AC1", "t");
         s.delivery_retry_base_ms = 50;
         s.delivery_breaker_threshold = 2;
         s.delivery_breaker_cooldown_ms = 1500;
@@ -602,10 +604,7 @@ async fn provider_callbacks_update_status_only_with_a_valid_signature(backend: B
     let twilio = HttpStub::start(vec![(201, r#"{"sid": "SMcb1"}"#.into())]).await;
     let port = twilio.port;
     let Some(app) = spawn_app_with(backend, move |s| {
-        s.twilio_base_url = format!("http://127.0.0.1:{port}");
-        s.twilio_account_sid = Some("AC1".into());
-        s.twilio_auth_token = Some(SecretString::from("twilio-secret".to_string()));
-        s.twilio_from = Some("+15005550006".into());
+        use_twilio(s, port, "AC1", "twilio-secret");
         s.callback_secret = Some(SecretString::from("relay-secret".to_string()));
     })
     .await
