@@ -90,7 +90,15 @@ impl Feed {
             }
         }
         let prefs = preferences::get(&self.db, &new.user_id).await?;
-        let user = crate::persistence::users::get(&self.db, &new.user_id).await?;
+        // Contacts are needed only for email and SMS; in-app sends skip the read.
+        let user = if channels
+            .iter()
+            .any(|c| matches!(c, Channel::Email | Channel::Sms))
+        {
+            crate::persistence::users::get(&self.db, &new.user_id).await?
+        } else {
+            None
+        };
         let now = chrono::Utc::now();
         let quiet_until = (new.priority < crate::domain::Priority::High)
             .then(|| prefs.quiet_hours.as_ref().and_then(|q| q.defer_until(now)))
