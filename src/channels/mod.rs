@@ -132,17 +132,11 @@ pub async fn gate(
             ),
         }));
     }
-    if priority < Priority::High {
-        if let Some(at) = prefs
-            .quiet_hours
-            .as_ref()
-            .and_then(|q| q.defer_until(chrono::Utc::now()))
-        {
-            return Ok(Some(Settle::Deferred {
-                reason: "quiet hours".into(),
-                at,
-            }));
-        }
+    if let Some(at) = prefs.quiet_until(priority, chrono::Utc::now()) {
+        return Ok(Some(Settle::Deferred {
+            reason: "quiet hours".into(),
+            at,
+        }));
     }
     Ok(None)
 }

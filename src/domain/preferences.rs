@@ -112,6 +112,19 @@ impl PreferenceDocument {
         }
     }
 
+    /// When a send of `priority` at `now` must wait for the end of quiet hours.
+    /// `high` and `critical` never wait.
+    pub fn quiet_until(
+        &self,
+        priority: super::Priority,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if priority >= super::Priority::High {
+            return None;
+        }
+        self.quiet_hours.as_ref().and_then(|q| q.defer_until(now))
+    }
+
     /// The document as the API shows it: every channel listed, explicit or defaulted.
     pub fn to_json(&self) -> Value {
         let channels: Map<String, Value> = Channel::ALL

@@ -100,9 +100,7 @@ impl Feed {
             None
         };
         let now = chrono::Utc::now();
-        let quiet_until = (new.priority < crate::domain::Priority::High)
-            .then(|| prefs.quiet_hours.as_ref().and_then(|q| q.defer_until(now)))
-            .flatten();
+        let quiet_until = prefs.quiet_until(new.priority, now);
         let mut statuses = BTreeMap::new();
         let mut deliveries = vec![];
         for ch in channels {

@@ -4,8 +4,7 @@
 
 use super::PipelineError;
 use crate::domain::{
-    lookup, Channel, Email, NewNotification, PhoneNumber, PreferenceDocument, Priority, Rule,
-    UserId,
+    lookup, Channel, Email, NewNotification, PhoneNumber, PreferenceDocument, Rule, UserId,
 };
 use crate::persistence::writer::NewDelivery;
 use crate::templates::TemplateEngine;
@@ -103,14 +102,7 @@ pub fn plan(
     let mut notification = None;
     let mut deliveries = vec![];
     let mut webhook_body = None;
-    let quiet_until = match rule.priority {
-        Priority::High | Priority::Critical => None,
-        _ => to
-            .prefs
-            .quiet_hours
-            .as_ref()
-            .and_then(|q| q.defer_until(now)),
-    };
+    let quiet_until = to.prefs.quiet_until(rule.priority, now);
     for channel in &rule.channels {
         if !to.prefs.allows(*channel, &rule.category) {
             channels.insert(channel.as_str().into(), json!("suppressed"));

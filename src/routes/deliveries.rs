@@ -20,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn with_attempts(
+/// Deliveries as JSON, each with its attempt history (status API and webhook log).
+pub(crate) async fn with_attempts(
     state: &AppState,
     rows: Vec<entity::deliveries::Model>,
 ) -> Result<Vec<Value>, ApiError> {

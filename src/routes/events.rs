@@ -139,8 +139,7 @@ pub async fn replay(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&path)
-        .map_err(|_| ApiError::unprocessable("invalid_id", "dead letter ids are UUIDs"))?;
+    let id = super::parse_uuid(&path, "invalid_id", "dead letter ids are UUIDs")?;
     let dl = events::dead_letter(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("dead letter"))?;

@@ -57,6 +57,15 @@ pub(crate) fn path_user(raw: &str) -> Result<UserId, ApiError> {
     Ok(UserId::parse(raw)?)
 }
 
+/// Parses a UUID path segment, or answers 422 with `code` and `message`.
+pub(crate) fn parse_uuid(
+    raw: &str,
+    code: &'static str,
+    message: &'static str,
+) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::unprocessable(code, message))
+}
+
 fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {

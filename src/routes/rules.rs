@@ -22,8 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map_err(|_| ApiError::unprocessable("invalid_rule_id", "rule ids are UUIDs"))
+    super::parse_uuid(raw, "invalid_rule_id", "rule ids are UUIDs")
 }
 
 /// Create a rule: `{name, event_pattern, channels, template_code, category?, priority?, recipient?, condition?, enabled?}`.

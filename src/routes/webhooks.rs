@@ -4,8 +4,8 @@ use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::channels::webhook::{check_url, new_secret};
 use crate::domain::EventPattern;
+use crate::persistence::webhooks;
 use crate::persistence::writer::{NewDelivery, Unit};
-use crate::persistence::{deliveries, events, webhooks};
 use actix_web::{web, HttpResponse};
 use entity::webhook_endpoints as w;
 use serde_json::{json, Value};
@@ -41,8 +41,7 @@ fn view(m: &w::Model, with_secret: bool) -> Value {
 }
 
 fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map_err(|_| ApiError::unprocessable("invalid_id", "webhook ids are UUIDs"))
+    super::parse_uuid(raw, "invalid_id", "webhook ids are UUIDs")
 }
 
 async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::EndpointInput, ApiError> {
@@ -233,15 +232,6 @@ pub async fn log(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let rows = webhooks::deliveries(&state.db, id, 100).await?;
-    let mut items = vec![];
-    for row in rows {
-        let mut v = events::delivery_json(&row)?;
-        v["attempts_history"] = json!(deliveries::attempts(&state.db, row.id)
-            .await?
-            .iter()
-            .map(|a| json!({"attempt": a.attempt, "outcome": a.outcome, "error": a.error, "latency_ms": a.latency_ms, "at": a.created_at}))
-            .collect::<Vec<_>>());
-        items.push(v);
-    }
+    let items = super::deliveries::with_attempts(&state, rows).await?;
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
