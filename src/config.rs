@@ -102,6 +102,9 @@ pub struct Settings {
     pub delivery_breaker_threshold: u32,
     /// How long an open circuit defers sends before one probe.
     pub delivery_breaker_cooldown_ms: u64,
+    /// How long a claim holds a delivery; renewed while its send is in flight.
+    /// After a crash, an in-flight send is retried once this runs out.
+    pub delivery_lease_secs: u64,
     /// SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
     pub sendgrid_webhook_public_key: Option<String>,
     /// Comma-separated URL prefixes SNS certificates may be fetched from, e.g. `https://sns.eu-west-1.amazonaws.com/`.
@@ -196,6 +199,7 @@ impl Settings {
             .set_default("webhook_allow_private", false)?
             .set_default("delivery_breaker_threshold", 5)?
             .set_default("delivery_breaker_cooldown_ms", 30_000)?
+            .set_default("delivery_lease_secs", 30)?
             .build()?
             .try_deserialize()?;
         s.check()?;

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod packs;
 pub mod persistence;
 pub mod pipeline;
+pub mod producer;
 pub mod protocol;
 pub mod realtime;
 pub mod routes;

@@ -7,17 +7,19 @@ use crate::channels::apns;
 use crate::channels::breaker::{Breakers, CircuitBreaker};
 use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
 use crate::channels::push::{FcmClient, PushProvider};
-use crate::channels::scheduler::{self, Scheduler};
+use crate::channels::scheduler::{Lane, Scheduler};
 use crate::channels::sms::{SmsProvider, TwilioConfig};
 use crate::channels::webhook::WebhookProvider;
-use crate::channels::{ChannelActor, Dispatch, Provider, RetryPolicy};
+use crate::channels::{ChannelActor, ChannelConfig, Dispatch, Provider, Restart, RetryPolicy};
 use crate::config::Settings;
+use crate::domain::Channel;
 use crate::feed::{Feed, FeedCommands};
 use crate::persistence::recipients::RecipientLoader;
 use crate::persistence::writer::{writer_count, NotificationWriter};
 use crate::persistence::{self, api_keys};
 use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
+use crate::producer::{Producer, ProducerDeps};
 use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
@@ -25,6 +27,7 @@ use crate::sources::redis::{RedisIdempotency, RedisSource};
 use crate::sources::{parse_list, parse_queues, Source, SourceHealth};
 use crate::stats::Stats;
 use crate::telemetry::RedactingRootSpan;
+use actix::Recipient;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -49,8 +52,12 @@ fn start_channels(
     db: &sea_orm::DatabaseConnection,
     unsubscribe: &UnsubscribeSigner,
     due: DueSignal,
-) -> anyhow::Result<Breakers> {
-    let breakers = Breakers::default();
+    extra: Vec<(Channel, Arc<dyn Provider>)>,
+) -> anyhow::Result<(Breakers, HashMap<Channel, Recipient<Restart>>)> {
+    let breakers = Breakers::new(
+        settings.delivery_breaker_threshold,
+        Duration::from_millis(settings.delivery_breaker_cooldown_ms),
+    );
     let policy = RetryPolicy {
         max_attempts: settings.delivery_max_attempts,
         base: Duration::from_millis(settings.delivery_retry_base_ms),
@@ -83,7 +90,7 @@ fn start_channels(
         );
         email = email.with_fallback(secondary, breaker);
     }
-    let mut providers: Vec<(&str, Arc<dyn Provider>)> = vec![("email", Arc::new(email))];
+    let mut providers: Vec<(Channel, Arc<dyn Provider>)> = vec![(Channel::Email, Arc::new(email))];
     if let (Some(sid), Some(token), Some(sender)) = (
         &settings.twilio_account_sid,
         &settings.twilio_auth_token,
@@ -98,7 +105,7 @@ fn start_channels(
         let http = reqwest::Client::builder()
             .build()
             .context("cannot build an HTTP client")?;
-        providers.push(("sms", Arc::new(SmsProvider::new(cfg, http))));
+        providers.push((Channel::Sms, Arc::new(SmsProvider::new(cfg, http))));
     }
     let http = reqwest::Client::builder()
         .build()
@@ -144,29 +151,49 @@ fn start_channels(
             _ => None,
         },
     };
-    providers.push(("push", Arc::new(PushProvider::new(db.clone(), fcm, apns))));
     providers.push((
-        "webhook",
+        Channel::Push,
+        Arc::new(PushProvider::new(db.clone(), fcm, apns)),
+    ));
+    providers.push((
+        Channel::Webhook,
         Arc::new(WebhookProvider::new(
             db.clone(),
             http,
             settings.webhook_allow_private,
         )),
     ));
-    let mut actors = HashMap::new();
-    for (channel, provider) in providers {
-        let (db, policy, n) = (db.clone(), policy.clone(), settings.delivery_concurrency);
-        let breaker = Arc::new(CircuitBreaker::new(
-            settings.delivery_breaker_threshold,
-            Duration::from_millis(settings.delivery_breaker_cooldown_ms),
-        ));
-        breakers.register(channel, breaker.clone());
-        let addr =
-            actix::Supervisor::start(move |_| ChannelActor::new(provider, db, n, policy, breaker));
-        actors.insert(channel.to_string(), addr.recipient::<Dispatch>());
+    for (channel, provider) in extra {
+        providers.retain(|(c, _)| *c != channel);
+        providers.push((channel, provider));
     }
-    actix_web::rt::spawn(Scheduler::new(db.clone(), actors, due, scheduler::LEASE).run());
-    Ok(breakers)
+    let lease = Duration::from_secs(settings.delivery_lease_secs.max(1));
+    let mut lanes = vec![];
+    let mut restarts = HashMap::new();
+    for (channel, provider) in providers {
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            settings.delivery_concurrency.max(1),
+        ));
+        let cfg = ChannelConfig {
+            channel,
+            provider,
+            db: db.clone(),
+            policy: policy.clone(),
+            breakers: breakers.clone(),
+            lease,
+            slots: slots.clone(),
+            due: due.clone(),
+        };
+        let addr = actix::Supervisor::start(move |_| ChannelActor::new(cfg));
+        restarts.insert(channel, addr.clone().recipient::<Restart>());
+        lanes.push(Lane {
+            channel,
+            actor: addr.recipient::<Dispatch>(),
+            slots,
+        });
+    }
+    actix_web::rt::spawn(Scheduler::new(db.clone(), lanes, due, lease).run());
+    Ok((breakers, restarts))
 }
 
 fn pipeline_has_fast(p: &Pipeline) -> bool {
@@ -176,6 +203,14 @@ fn pipeline_has_fast(p: &Pipeline) -> bool {
 pub struct Application {
     port: u16,
     server: Server,
+    restarts: HashMap<Channel, Recipient<Restart>>,
+}
+
+/// What an embedding program (or a test) adds to the built-in parts.
+#[derive(Default)]
+pub struct Extensions {
+    /// Providers for channels, replacing the built-in one for the same channel.
+    pub providers: Vec<(Channel, Arc<dyn Provider>)>,
 }
 
 /// Reads the HS256 secret from settings, else from `data_dir/jwt_secret`,
@@ -280,6 +315,11 @@ impl Application {
     /// Builds everything and binds the listener (port 0 picks a free one).
     /// Must run inside an actix `System`, which owns the hub actors.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Extensions::default()).await
+    }
+
+    /// [`Application::build`] with extra parts.
+    pub async fn build_with(settings: Settings, extensions: Extensions) -> anyhow::Result<Self> {
         let db = persistence::connect(&settings.database_url())
             .await
             .context("cannot open the database")?;
@@ -302,13 +342,7 @@ impl Application {
             actix_web::rt::spawn(task.run());
         }
         let due = DueSignal::default();
-        let feed = Arc::new(Feed::new(
-            db.clone(),
-            writer.clone(),
-            bus.clone(),
-            stats.clone(),
-            due.clone(),
-        ));
+        let feed = Arc::new(Feed::new(db.clone(), bus.clone()));
 
         let catalog = Catalog::new(db.clone());
         catalog
@@ -339,16 +373,22 @@ impl Application {
         for task in loaders {
             actix_web::rt::spawn(task.run());
         }
-        let pipeline = Arc::new(Pipeline::new(PipelineDeps {
-            push_per_hour: settings.push_per_user_per_hour,
+        let producer = Arc::new(Producer::new(ProducerDeps {
             db: db.clone(),
             writer,
             recipients,
             bus,
+            due: due.clone(),
+            stats: stats.clone(),
+            templates: catalog.templates.clone(),
+            push_per_hour: settings.push_per_user_per_hour,
+        }));
+        let pipeline = Arc::new(Pipeline::new(PipelineDeps {
+            db: db.clone(),
+            producer,
             catalog,
             fast,
             stats: stats.clone(),
-            due: due.clone(),
         }));
         if let Some(url) = &settings.amqp_url {
             let cfg = AmqpConfig {
@@ -396,7 +436,8 @@ impl Application {
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
-        let breakers = start_channels(&settings, &db, &unsubscribe, due)?;
+        let (breakers, restarts) =
+            start_channels(&settings, &db, &unsubscribe, due, extensions.providers)?;
         let state = web::Data::new(AppState {
             db,
             feed,
@@ -446,11 +487,20 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            restarts,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Asks a channel's actor to stop; its supervisor starts a fresh one.
+    pub fn restart_channel(&self, channel: Channel) -> bool {
+        self.restarts
+            .get(&channel)
+            .map(|r| r.try_send(Restart).is_ok())
+            .unwrap_or(false)
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

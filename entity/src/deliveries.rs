@@ -11,11 +11,11 @@ pub struct Model {
     pub rule_id: Option<Uuid>,
     /// None for partner webhooks, which go to an endpoint rather than a user.
     pub user_id: Option<String>,
-    /// `email`, `push`, `sms` or `webhook`.
+    /// `in_app`, `email`, `push`, `sms` or `webhook` (the domain `Channel`).
     pub channel: String,
-    /// `pending`, then `sent`, `delivered`, `failed`, `dead`.
+    /// The domain `DeliveryStatus`; its transitions are written in one place.
     pub status: String,
-    /// JSON: the rendered content for this channel, plus the recipient address.
+    /// JSON: the domain `DeliveryContent` for this channel, recipient address included.
     pub content: String,
     pub template_code: Option<String>,
     pub template_version: Option<i32>,
@@ -25,6 +25,14 @@ pub struct Model {
     pub provider_message_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Stamped fresh by every claim; a send and its settle must hold it.
+    pub lease_token: Option<Uuid>,
+    pub category: String,
+    pub priority: String,
+    /// Webhook deliveries: the endpoint they go to.
+    pub endpoint_id: Option<Uuid>,
+    /// The `/send` request id that produced it, if any.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ pub mod events;
 pub mod notifications;
 pub mod preferences;
 pub mod rules;
+pub mod send_requests;
 pub mod template_versions;
 pub mod templates;
 pub mod users;

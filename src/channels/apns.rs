@@ -3,6 +3,7 @@
 //! so the send sits behind [`ApnsSender`]; tests drive the payload and the
 //! error mapping through it.
 
+use super::push::PushMessage;
 use super::{ProviderError, Sent};
 use a2::request::notification::{
     DefaultNotificationBuilder, NotificationBuilder, NotificationOptions, Priority,
@@ -50,17 +51,16 @@ impl ApnsPayload<'_> {
 pub fn format<'a>(
     token: &'a str,
     topic: &'a str,
-    content: &'a Value,
+    content: &'a PushMessage<'a>,
     badge: u32,
 ) -> Result<ApnsPayload<'a>, ProviderError> {
-    let s = |k: &str| content.get(k).and_then(Value::as_str).unwrap_or_default();
-    let urgent = matches!(s("priority"), "high" | "critical");
+    let urgent = content.urgent;
     let collapse = content
-        .get("notification_id")
-        .and_then(Value::as_str)
+        .notification_id
+        .as_deref()
         .map(CollapseId::new)
         .transpose()
-        .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+        .map_err(|e| ProviderError::Unsendable(e.to_string()))?;
     let options = NotificationOptions {
         apns_priority: Some(if urgent {
             Priority::High
@@ -72,20 +72,18 @@ pub fn format<'a>(
         ..Default::default()
     };
     let mut payload = DefaultNotificationBuilder::new()
-        .set_title(s("title"))
-        .set_body(s("body"))
+        .set_title(content.title)
+        .set_body(content.body)
         .set_sound("default")
         .set_badge(badge)
         .build(token, options.clone());
-    let custom = json!({"notification_id": content.get("notification_id"), "action_url": content.get("action_url"), "data": content.get("data")});
+    let custom = json!({"notification_id": content.notification_id, "action_url": content.action_url, "data": content.data});
     payload
         .add_custom_data("herald", &custom)
-        .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+        .map_err(|e| ProviderError::Unsendable(e.to_string()))?;
     let mut body =
-        serde_json::to_value(&payload).map_err(|e| ProviderError::Permanent(e.to_string()))?;
-    if let Some(category) = content.get("category").and_then(Value::as_str) {
-        body["aps"]["thread-id"] = json!(category);
-    }
+        serde_json::to_value(&payload).map_err(|e| ProviderError::Unsendable(e.to_string()))?;
+    body["aps"]["thread-id"] = json!(content.category);
     Ok(ApnsPayload {
         body,
         token,
@@ -209,7 +207,7 @@ impl Apns {
     pub async fn send(
         &self,
         token: &str,
-        content: &Value,
+        content: &PushMessage<'_>,
         badge: u32,
     ) -> Result<Sent, ProviderError> {
         let payload = format(token, &self.topic, content, badge)?;
@@ -222,9 +220,17 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn content() -> Value {
-        json!({"title": "Booking confirmed", "body": "Inception, 8 PM", "category": "booking", "priority": "high",
-               "notification_id": "0197d8a2-0000-7000-8000-000000000001", "action_url": "/bookings/1", "data": {"k": "v"}})
+    fn content() -> PushMessage<'static> {
+        static DATA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        PushMessage {
+            title: "Booking confirmed",
+            body: "Inception, 8 PM",
+            data: Some(DATA.get_or_init(|| json!({"k": "v"}))),
+            action_url: Some("/bookings/1"),
+            notification_id: Some("0197d8a2-0000-7000-8000-000000000001".into()),
+            category: "booking",
+            urgent: true,
+        }
     }
 
     #[test]

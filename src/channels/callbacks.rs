@@ -93,7 +93,14 @@ pub fn sendgrid_status(event: &str) -> Option<&'static str> {
 }
 
 /// Statuses a callback may set.
-pub const CALLBACK_STATUSES: [&str; 5] = ["delivered", "bounced", "failed", "opened", "clicked"];
+pub const CALLBACK_STATUSES: [&str; 6] = [
+    "sent",
+    "delivered",
+    "bounced",
+    "failed",
+    "opened",
+    "clicked",
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,10 @@
 //! Email over SMTP (lettre), or `.eml` files under `data/outbox/` when no
 //! SMTP server is configured. The formatter is pure; the transport sends.
 
+use super::breaker::{CircuitBreaker, Verdict};
 use super::{Provider, ProviderError, Sent};
-use entity::deliveries as d;
+use crate::domain::{DeliveryContent, EmailContent};
+use crate::persistence::deliveries::Delivery;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -10,8 +12,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde_json::Value;
 use sha2::Sha256;
+use std::sync::Arc;
 
 /// Signs one-click unsubscribe links, so only Herald's own links work.
 #[derive(Clone)]
@@ -69,23 +71,18 @@ impl UnsubscribeSigner {
 pub fn format(
     from: &Mailbox,
     delivery_id: uuid::Uuid,
-    content: &Value,
+    content: &EmailContent,
     unsubscribe: Option<&str>,
 ) -> Result<Message, ProviderError> {
-    let field = |k: &str| {
-        content
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let to: Mailbox = field("to")
+    let to: Mailbox = content
+        .to
+        .as_str()
         .parse()
-        .map_err(|e| ProviderError::Permanent(format!("invalid recipient: {e}")))?;
+        .map_err(|e| ProviderError::Unsendable(format!("invalid recipient: {e}")))?;
     let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(field("subject"))
+        .subject(content.subject.clone())
         .message_id(Some(format!("<{delivery_id}@herald>")));
     if let Some(url) = unsubscribe {
         builder = builder
@@ -98,13 +95,12 @@ pub fn format(
                 "List-Unsubscribe=One-Click".into(),
             ));
     }
-    let (text, html) = (field("text"), field("html"));
-    let built = if html.is_empty() {
-        builder.body(text)
-    } else {
-        builder.multipart(MultiPart::alternative_plain_html(text, html))
+    let text = content.text.clone();
+    let built = match content.html.clone().filter(|h| !h.is_empty()) {
+        None => builder.body(text),
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html)),
     };
-    built.map_err(|e| ProviderError::Permanent(format!("cannot build the message: {e}")))
+    built.map_err(|e| ProviderError::Unsendable(format!("cannot build the message: {e}")))
 }
 
 /// `smtp://user:pass@host:587?tls=starttls` with `tls` one of `starttls`, `implicit`, `none`.
@@ -192,7 +188,7 @@ pub struct EmailProvider {
     from: Mailbox,
     transport: RuntimeBound<EmailTransport>,
     /// A second relay, used while the primary's breaker is open or when it just failed.
-    fallback: Option<(RuntimeBound<EmailTransport>, super::breaker::CircuitBreaker)>,
+    fallback: Option<(RuntimeBound<EmailTransport>, Arc<CircuitBreaker>)>,
     unsubscribe: UnsubscribeSigner,
 }
 
@@ -210,9 +206,9 @@ impl EmailProvider {
     pub fn with_fallback(
         mut self,
         secondary: EmailTransport,
-        primary_breaker: super::breaker::CircuitBreaker,
+        primary_breaker: CircuitBreaker,
     ) -> Self {
-        self.fallback = Some((RuntimeBound::new(secondary), primary_breaker));
+        self.fallback = Some((RuntimeBound::new(secondary), Arc::new(primary_breaker)));
         self
     }
 }
@@ -253,20 +249,25 @@ impl Provider for EmailProvider {
         }
     }
 
-    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>> {
         use tracing::Instrument;
         let span =
             tracing::info_span!("email_send", delivery = %delivery.id, provider = self.name());
-        let content: Value = serde_json::from_str(&delivery.content).unwrap_or(Value::Null);
-        let category = content
-            .get("category")
-            .and_then(Value::as_str)
-            .unwrap_or("general")
-            .to_string();
-        let link = self
-            .unsubscribe
-            .url(delivery.user_id.as_deref().unwrap_or_default(), &category);
-        let message = format(&self.from, delivery.id, &content, Some(&link));
+        let message = match (&delivery.content, &delivery.user) {
+            (DeliveryContent::Email(content), Some(user)) => {
+                let link = self
+                    .unsubscribe
+                    .url(user.as_str(), delivery.category.as_str());
+                format(&self.from, delivery.id, content, Some(&link))
+            }
+            (DeliveryContent::Email(content), None) => {
+                format(&self.from, delivery.id, content, None)
+            }
+            (other, _) => Err(ProviderError::Unsendable(format!(
+                "{} content on the email channel",
+                other.channel()
+            ))),
+        };
         let message_id = format!("<{}@herald>", delivery.id);
         Box::pin(
             async move {
@@ -274,17 +275,23 @@ impl Provider for EmailProvider {
                 match &self.fallback {
                     None => deliver(&self.transport, message).await?,
                     Some((secondary, breaker)) => {
-                        let primary = match breaker.allow() {
-                            Ok(()) => deliver(&self.transport, message.clone()).await,
+                        let primary = match breaker.admit() {
+                            Ok(ticket) => {
+                                let r = deliver(&self.transport, message.clone()).await;
+                                ticket.record(match &r {
+                                    Err(ProviderError::Retryable { .. }) => Verdict::Down,
+                                    _ => Verdict::Up,
+                                });
+                                r
+                            }
                             Err(_) => Err(ProviderError::Retryable {
                                 reason: "primary relay circuit open".into(),
                                 retry_after: None,
                             }),
                         };
                         match primary {
-                            Ok(()) => breaker.success(),
+                            Ok(()) => {}
                             Err(ProviderError::Retryable { reason, .. }) => {
-                                breaker.failure();
                                 tracing::warn!(
                                     reason,
                                     "primary SMTP relay failed; using the fallback"
@@ -307,13 +314,22 @@ impl Provider for EmailProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::domain::Email;
+
+    fn mail(to: &str, html: Option<&str>) -> EmailContent {
+        EmailContent {
+            to: Email::parse(to).unwrap(),
+            subject: "Your tickets".into(),
+            text: "Hi".into(),
+            html: html.map(str::to_string),
+        }
+    }
 
     #[test]
     fn messages_carry_both_parts_a_message_id_and_one_click_unsubscribe() {
         let from: Mailbox = "Movie Tickets <notifications@example.com>".parse().unwrap();
         let id = uuid::Uuid::now_v7();
-        let content = json!({"to": "customer@example.com", "subject": "Your tickets", "html": "<p>Hi</p>", "text": "Hi"});
+        let content = mail("customer@example.com", Some("<p>Hi</p>"));
         let raw = String::from_utf8(
             format(&from, id, &content, Some("https://h.example/u?x=1"))
                 .unwrap()
@@ -332,16 +348,16 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_recipient_is_a_permanent_failure() {
+    fn a_message_without_html_is_plain_text_and_without_a_user_has_no_unsubscribe_link() {
         let from: Mailbox = "a@example.com".parse().unwrap();
-        let err = format(
-            &from,
-            uuid::Uuid::nil(),
-            &json!({"to": "not an address"}),
-            None,
+        let raw = String::from_utf8(
+            format(&from, uuid::Uuid::nil(), &mail("b@example.com", None), None)
+                .unwrap()
+                .formatted(),
         )
-        .unwrap_err();
-        assert!(matches!(err, ProviderError::Permanent(_)));
+        .unwrap();
+        assert!(!raw.contains("multipart"));
+        assert!(!raw.contains("List-Unsubscribe"));
     }
 
     #[test]

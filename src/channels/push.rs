@@ -7,8 +7,9 @@
 //! Devices registered with provider `apns` go through [`super::apns`].
 
 use super::{Provider, ProviderError, Sent};
+use crate::domain::{DeliveryContent, Priority, PushContent};
+use crate::persistence::deliveries::Delivery;
 use crate::persistence::devices;
-use entity::deliveries as d;
 use futures_util::future::BoxFuture;
 use gcp_auth::TokenProvider;
 use sea_orm::DatabaseConnection;
@@ -18,17 +19,37 @@ use std::time::Duration;
 
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
 
+/// One push, as the FCM and APNs formatters read it.
+#[derive(Clone, Debug)]
+pub struct PushMessage<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub data: Option<&'a Value>,
+    pub action_url: Option<&'a str>,
+    pub notification_id: Option<String>,
+    pub category: &'a str,
+    /// `high` and `critical` priority: delivered at once, waking the device.
+    pub urgent: bool,
+}
+
+impl<'a> PushMessage<'a> {
+    pub fn of(delivery: &'a Delivery, content: &'a PushContent) -> Self {
+        Self {
+            title: &content.title,
+            body: &content.body,
+            data: content.data.as_ref(),
+            action_url: content.action_url.as_deref(),
+            notification_id: delivery.notification_id.map(|id| id.to_string()),
+            category: delivery.category.as_str(),
+            urgent: matches!(delivery.priority, Priority::High | Priority::Critical),
+        }
+    }
+}
+
 /// The `message` for one device. Pure. FCM `data` values must be strings.
-pub fn fcm_message(token: &str, platform: &str, content: &Value) -> Value {
-    let text = |k: &str| {
-        content
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let mut data: Map<String, Value> = content
-        .get("data")
+pub fn fcm_message(token: &str, platform: &str, m: &PushMessage) -> Value {
+    let mut data: Map<String, Value> = m
+        .data
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -45,18 +66,16 @@ pub fn fcm_message(token: &str, platform: &str, content: &Value) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    for k in ["notification_id", "action_url"] {
-        if let Some(v) = content.get(k).and_then(Value::as_str) {
-            data.insert(k.to_string(), json!(v));
-        }
+    if let Some(id) = &m.notification_id {
+        data.insert("notification_id".into(), json!(id));
     }
-    let urgent = matches!(
-        content.get("priority").and_then(Value::as_str),
-        Some("high" | "critical")
-    );
+    if let Some(url) = m.action_url {
+        data.insert("action_url".into(), json!(url));
+    }
+    let urgent = m.urgent;
     let mut message = json!({
         "token": token,
-        "notification": {"title": text("title"), "body": text("body")},
+        "notification": {"title": m.title, "body": m.body},
         "data": data,
     });
     match platform {
@@ -139,7 +158,7 @@ impl FcmClient {
         &self,
         token: &str,
         platform: &str,
-        content: &Value,
+        content: &PushMessage<'_>,
     ) -> Result<String, ProviderError> {
         let access = self
             .auth
@@ -161,10 +180,7 @@ impl FcmClient {
             .timeout(Duration::from_secs(15))
             .send()
             .await
-            .map_err(|e| ProviderError::Retryable {
-                reason: format!("network: {e}"),
-                retry_after: None,
-            })?;
+            .map_err(ProviderError::network)?;
         let status = res.status().as_u16();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         classify(status, &body)?;
@@ -188,22 +204,30 @@ impl PushProvider {
         Self { db, fcm, apns }
     }
 
-    async fn deliver(&self, delivery: &d::Model) -> Result<Sent, ProviderError> {
-        let content: Value = serde_json::from_str(&delivery.content).unwrap_or(Value::Null);
-        let user = crate::domain::UserId::parse(delivery.user_id.clone().unwrap_or_default())
-            .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+    async fn deliver(&self, delivery: &Delivery) -> Result<Sent, ProviderError> {
+        let DeliveryContent::Push(push) = &delivery.content else {
+            return Err(ProviderError::Unsendable(format!(
+                "{} content on the push channel",
+                delivery.channel
+            )));
+        };
+        let content = PushMessage::of(delivery, push);
+        let user = delivery
+            .user
+            .as_ref()
+            .ok_or_else(|| ProviderError::Unsendable("a push delivery without a user".into()))?;
         let store = |e: crate::persistence::StoreError| ProviderError::Retryable {
             reason: e.to_string(),
             retry_after: None,
         };
-        let targets: Vec<_> = devices::list(&self.db, &user)
+        let targets: Vec<_> = devices::list(&self.db, user)
             .await
             .map_err(store)?
             .into_iter()
             .filter(|d| d.active)
             .collect();
         if targets.is_empty() {
-            return Err(ProviderError::Permanent(
+            return Err(ProviderError::Unsendable(
                 "the user has no active devices".into(),
             ));
         }
@@ -214,7 +238,7 @@ impl PushProvider {
                 ("fcm", None, _) => Err(ProviderError::Permanent("FCM is not configured".into())),
                 ("apns", _, Some(apns)) => {
                     // The badge shows the user's unread count.
-                    let badge = crate::persistence::notifications::unread_count(&self.db, &user)
+                    let badge = crate::persistence::notifications::unread_count(&self.db, user)
                         .await
                         .map_err(store)?;
                     apns.send(
@@ -256,11 +280,10 @@ impl Provider for PushProvider {
         "push"
     }
 
-    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>> {
         use tracing::Instrument;
         let span = tracing::info_span!("push_send", delivery = %delivery.id);
-        let delivery = delivery.clone();
-        Box::pin(async move { self.deliver(&delivery).await }.instrument(span))
+        Box::pin(async move { self.deliver(delivery).await }.instrument(span))
     }
 }
 
@@ -270,14 +293,30 @@ mod tests {
 
     #[test]
     fn messages_carry_platform_blocks_and_string_data() {
-        let content = json!({"title": "T", "body": "B", "data": {"n": 1}, "notification_id": "abc", "priority": "high"});
+        let data = json!({"n": 1});
+        let content = PushMessage {
+            title: "T",
+            body: "B",
+            data: Some(&data),
+            action_url: None,
+            notification_id: Some("abc".into()),
+            category: "general",
+            urgent: true,
+        };
         let m = fcm_message("tok", "android", &content);
         assert_eq!(m["message"]["token"], "tok");
         assert_eq!(m["message"]["android"]["priority"], "high");
         assert_eq!(m["message"]["data"]["n"], "1");
         assert_eq!(m["message"]["data"]["notification_id"], "abc");
         assert_eq!(
-            fcm_message("t", "web", &json!({}))["message"]["webpush"]["headers"]["Urgency"],
+            fcm_message(
+                "t",
+                "web",
+                &PushMessage {
+                    urgent: false,
+                    ..content.clone()
+                }
+            )["message"]["webpush"]["headers"]["Urgency"],
             "normal"
         );
     }

@@ -2,8 +2,8 @@
 //! configurable, so tests point it at a local server.
 
 use super::{Provider, ProviderError, Sent};
-use crate::domain::PhoneNumber;
-use entity::deliveries as d;
+use crate::domain::{DeliveryContent, SmsContent};
+use crate::persistence::deliveries::Delivery;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::time::Duration;
@@ -20,20 +20,11 @@ pub struct TwilioConfig {
 /// The form fields of a Messages API request. Pure, for tests.
 pub fn format(
     cfg: &TwilioConfig,
-    content: &Value,
+    content: &SmsContent,
 ) -> Result<Vec<(&'static str, String)>, ProviderError> {
-    let to = content
-        .get("to")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let to = PhoneNumber::parse(to).map_err(|e| ProviderError::Permanent(e.to_string()))?;
-    let body = content
-        .get("text")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let body = content.text.clone();
     if body.is_empty() {
-        return Err(ProviderError::Permanent("empty SMS text".into()));
+        return Err(ProviderError::Unsendable("empty SMS text".into()));
     }
     let sender = if cfg.from.starts_with("MG") {
         "MessagingServiceSid"
@@ -41,7 +32,7 @@ pub fn format(
         "From"
     };
     Ok(vec![
-        ("To", to.as_str().to_string()),
+        ("To", content.to.as_str().to_string()),
         (sender, cfg.from.clone()),
         ("Body", body),
     ])
@@ -93,11 +84,16 @@ impl Provider for SmsProvider {
         "twilio"
     }
 
-    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>> {
         use tracing::Instrument;
         let span = tracing::info_span!("sms_send", delivery = %delivery.id);
-        let content: Value = serde_json::from_str(&delivery.content).unwrap_or(Value::Null);
-        let form = format(&self.cfg, &content);
+        let form = match &delivery.content {
+            DeliveryContent::Sms(content) => format(&self.cfg, content),
+            other => Err(ProviderError::Unsendable(format!(
+                "{} content on the SMS channel",
+                other.channel()
+            ))),
+        };
         Box::pin(
             async move {
                 use secrecy::ExposeSecret;
@@ -122,10 +118,7 @@ impl Provider for SmsProvider {
                     .timeout(Duration::from_secs(15))
                     .send()
                     .await
-                    .map_err(|e| ProviderError::Retryable {
-                        reason: format!("network: {e}"),
-                        retry_after: None,
-                    })?;
+                    .map_err(ProviderError::network)?;
                 let status = res.status().as_u16();
                 let retry_after = res
                     .headers()
@@ -144,7 +137,15 @@ impl Provider for SmsProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::PhoneNumber;
     use serde_json::json;
+
+    fn sms(to: &str, text: &str) -> SmsContent {
+        SmsContent {
+            to: PhoneNumber::parse(to).unwrap(),
+            text: text.into(),
+        }
+    }
 
     fn cfg(from: &str) -> TwilioConfig {
         TwilioConfig {
@@ -157,17 +158,14 @@ mod tests {
 
     #[test]
     fn requests_use_e164_numbers_and_the_right_sender_field() {
-        let form = format(
-            &cfg("+15005550006"),
-            &json!({"to": "+14155550123", "text": "Hi"}),
-        )
-        .unwrap();
+        let form = format(&cfg("+15005550006"), &sms("+14155550123", "Hi")).unwrap();
         assert!(form.contains(&("From", "+15005550006".into())));
-        let form = format(&cfg("MG123"), &json!({"to": "+14155550123", "text": "Hi"})).unwrap();
+        assert!(form.contains(&("To", "+14155550123".into())));
+        let form = format(&cfg("MG123"), &sms("+14155550123", "Hi")).unwrap();
         assert!(form.iter().any(|(k, _)| *k == "MessagingServiceSid"));
         assert!(matches!(
-            format(&cfg("+1"), &json!({"to": "0415", "text": "x"})),
-            Err(ProviderError::Permanent(_))
+            format(&cfg("+1"), &sms("+14155550123", "")),
+            Err(ProviderError::Unsendable(_))
         ));
     }
 

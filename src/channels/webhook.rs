@@ -3,14 +3,15 @@
 //! over `{id}.{timestamp}.{body}`, keyed by the base64 part of a `whsec_` secret.
 
 use super::{Provider, ProviderError, Sent};
+use crate::domain::DeliveryContent;
+use crate::persistence::deliveries::Delivery;
 use crate::persistence::webhooks;
 use base64::Engine;
-use entity::deliveries as d;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
-use serde_json::Value;
+
 use sha2::Sha256;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -106,14 +107,14 @@ impl WebhookProvider {
         }
     }
 
-    async fn deliver(&self, delivery: &d::Model) -> Result<Sent, ProviderError> {
-        let content: Value = serde_json::from_str(&delivery.content)
-            .map_err(|e| ProviderError::Permanent(e.to_string()))?;
-        let endpoint_id = content
-            .get("endpoint_id")
-            .and_then(Value::as_str)
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .ok_or_else(|| ProviderError::Permanent("delivery names no endpoint".into()))?;
+    async fn deliver(&self, delivery: &Delivery) -> Result<Sent, ProviderError> {
+        let DeliveryContent::Webhook(content) = &delivery.content else {
+            return Err(ProviderError::Unsendable(format!(
+                "{} content on the webhook channel",
+                delivery.channel
+            )));
+        };
+        let endpoint_id = content.endpoint;
         let store = |e: crate::persistence::StoreError| ProviderError::Retryable {
             reason: e.to_string(),
             retry_after: None,
@@ -121,9 +122,9 @@ impl WebhookProvider {
         let endpoint = webhooks::get(&self.db, endpoint_id)
             .await
             .map_err(store)?
-            .ok_or_else(|| ProviderError::Permanent("endpoint deleted".into()))?;
+            .ok_or_else(|| ProviderError::Unsendable("endpoint deleted".into()))?;
         if !endpoint.enabled {
-            return Err(ProviderError::Permanent(format!(
+            return Err(ProviderError::Unsendable(format!(
                 "endpoint disabled: {}",
                 endpoint.disabled_reason.unwrap_or_default()
             )));
@@ -131,16 +132,12 @@ impl WebhookProvider {
         // Checked at send time too: DNS can change after the endpoint was saved.
         check_url(&endpoint.url, self.allow_private)
             .await
-            .map_err(ProviderError::Permanent)?;
-        let body = content
-            .get("payload")
-            .cloned()
-            .unwrap_or(Value::Null)
-            .to_string();
+            .map_err(ProviderError::Unsendable)?;
+        let body = content.payload.to_string();
         let msg_id = format!("msg_{}", delivery.id.simple());
         let ts = chrono::Utc::now().timestamp();
         let signature =
-            sign(&endpoint.secret, &msg_id, ts, &body).map_err(ProviderError::Permanent)?;
+            sign(&endpoint.secret, &msg_id, ts, &body).map_err(ProviderError::Unsendable)?;
         let res = self
             .http
             .post(&endpoint.url)
@@ -153,10 +150,7 @@ impl WebhookProvider {
             .send()
             .await;
         let outcome = match res {
-            Err(e) => Err(ProviderError::Retryable {
-                reason: format!("network: {e}"),
-                retry_after: None,
-            }),
+            Err(e) => Err(ProviderError::network(e)),
             Ok(r) => {
                 let status = r.status().as_u16();
                 let excerpt: String = r
@@ -202,11 +196,18 @@ impl Provider for WebhookProvider {
         "webhook"
     }
 
-    fn send(&self, delivery: &d::Model) -> BoxFuture<'_, Result<Sent, ProviderError>> {
+    /// One breaker per endpoint: one customer's failing endpoint defers only its own deliveries.
+    fn breaker_key(&self, delivery: &Delivery) -> Option<String> {
+        match &delivery.content {
+            DeliveryContent::Webhook(w) => Some(format!("webhook:{}", w.endpoint)),
+            _ => None,
+        }
+    }
+
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>> {
         use tracing::Instrument;
         let span = tracing::info_span!("webhook_send", delivery = %delivery.id);
-        let delivery = delivery.clone();
-        Box::pin(async move { self.deliver(&delivery).await }.instrument(span))
+        Box::pin(async move { self.deliver(delivery).await }.instrument(span))
     }
 }
 

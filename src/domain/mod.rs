@@ -2,19 +2,27 @@
 //! comes from outside is parsed into one of these once, at the edge.
 
 mod channel;
+mod delivery;
 mod device;
 mod event;
 mod ids;
 mod notification;
+mod outcome;
 mod preferences;
 mod profile;
 mod rule;
 
 pub use channel::Channel;
+pub use delivery::{
+    DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
+};
 pub use device::{DeviceToken, Platform, PushProvider};
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
-pub use notification::{ActionUrl, Category, NewNotification, NotificationView, Priority};
+pub use notification::{
+    parse_request_id, ActionUrl, Category, NewNotification, NotificationView, Priority,
+};
+pub use outcome::{ChannelOutcome, Contact};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};

@@ -110,6 +110,17 @@ impl ActionUrl {
     }
 }
 
+/// An idempotency key: 1 to 255 characters.
+pub fn parse_request_id(raw: String) -> Result<String, DomainError> {
+    if raw.is_empty() || raw.len() > 255 {
+        return Err(DomainError::InvalidField {
+            field: "request_id",
+            reason: "must be 1 to 255 characters".into(),
+        });
+    }
+    Ok(raw)
+}
+
 /// A validated in-app notification, ready to be stored.
 #[derive(Clone, Debug)]
 pub struct NewNotification {
@@ -158,15 +169,7 @@ impl NewNotification {
                 reason: "must be a JSON object".into(),
             });
         }
-        let request_id = match request_id {
-            Some(r) if r.is_empty() || r.len() > 255 => {
-                return Err(DomainError::InvalidField {
-                    field: "request_id",
-                    reason: "must be 1 to 255 characters".into(),
-                })
-            }
-            other => other,
-        };
+        let request_id = request_id.map(parse_request_id).transpose()?;
         Ok(Self {
             user_id,
             category,

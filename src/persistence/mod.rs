@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod preferences;
 pub mod recipients;
 pub mod rules;
+pub mod send_requests;
 pub mod templates;
 pub mod users;
 pub mod webhooks;

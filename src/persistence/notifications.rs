@@ -2,14 +2,13 @@
 //! read state and soft deletes. Every query is scoped by user id, so one
 //! user's ids can never reach another's rows.
 
-use super::{is_unique_violation, json_text, parse_json, users, StoreError, StoreResult};
-use crate::domain::{NewNotification, NotificationId, NotificationView, Priority, UserId};
+use super::{parse_json, StoreResult};
+use crate::domain::{NotificationView, Priority, UserId};
 use chrono::Utc;
 use entity::{notifications as n, users as u};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -56,127 +55,6 @@ pub async fn find_by_request(
         .filter(n::Column::RequestId.eq(request_id))
         .one(db)
         .await?)
-}
-
-/// Earlier notifications for these (user, request_id) pairs, keyed by the pair.
-pub async fn find_existing<'a>(
-    db: &impl ConnectionTrait,
-    news: impl Iterator<Item = &'a NewNotification>,
-) -> StoreResult<std::collections::HashMap<(String, String), NotificationView>> {
-    let (mut users, mut rids) = (vec![], vec![]);
-    for n in news {
-        if let Some(r) = &n.request_id {
-            users.push(n.user_id.as_str().to_string());
-            rids.push(r.clone());
-        }
-    }
-    let mut out = std::collections::HashMap::new();
-    if rids.is_empty() {
-        return Ok(out);
-    }
-    // A superset (every user x every id); exact pairs are picked out below.
-    let rows = n::Entity::find()
-        .filter(n::Column::UserId.is_in(users))
-        .filter(n::Column::RequestId.is_in(rids))
-        .all(db)
-        .await?;
-    for row in rows {
-        if let Some(rid) = row.request_id.clone() {
-            out.insert((row.user_id.clone(), rid), to_view(&row)?);
-        }
-    }
-    Ok(out)
-}
-
-/// Stores a notification exactly once per (user, request_id).
-///
-/// The seq counter is bumped first in the transaction: on PostgreSQL that
-/// row lock serialises a user's inserts, and on SQLite a write-first
-/// transaction takes the write lock at once instead of failing to upgrade.
-pub async fn insert(db: &DatabaseConnection, new: &NewNotification) -> StoreResult<Inserted> {
-    if let Some(rid) = &new.request_id {
-        if let Some(existing) = find_by_request(db, &new.user_id, rid).await? {
-            return Ok(Inserted {
-                view: to_view(&existing)?,
-                created: false,
-            });
-        }
-    }
-    match insert_new(db, new).await {
-        Ok(view) => Ok(Inserted {
-            view,
-            created: true,
-        }),
-        Err(StoreError::Db(e)) if is_unique_violation(&e) && new.request_id.is_some() => {
-            // A concurrent request with the same request_id won the race.
-            let rid = new.request_id.as_deref().unwrap_or_default();
-            let existing = find_by_request(db, &new.user_id, rid)
-                .await?
-                .ok_or(StoreError::Db(e))?;
-            Ok(Inserted {
-                view: to_view(&existing)?,
-                created: false,
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn insert_new(
-    db: &DatabaseConnection,
-    new: &NewNotification,
-) -> StoreResult<NotificationView> {
-    let txn = db.begin().await?;
-    let user = new.user_id.as_str();
-    let bump = || {
-        u::Entity::update_many()
-            .col_expr(u::Column::LastSeq, Expr::col(u::Column::LastSeq).add(1))
-            .filter(u::Column::Id.eq(user))
-    };
-    if bump().exec(&txn).await?.rows_affected == 0 {
-        users::ensure(&txn, &new.user_id).await?;
-        bump().exec(&txn).await?;
-    }
-    let seq: i64 = u::Entity::find_by_id(user.to_string())
-        .select_only()
-        .column(u::Column::LastSeq)
-        .into_tuple()
-        .one(&txn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let id = NotificationId::new().as_uuid();
-    let now = Utc::now();
-    let am = n::ActiveModel {
-        id: Set(id),
-        user_id: Set(user.to_string()),
-        seq: Set(seq),
-        category: Set(new.category.as_str().to_string()),
-        title: Set(new.title.clone()),
-        body: Set(new.body.clone()),
-        action_url: Set(new.action_url.as_ref().map(|a| a.as_str().to_string())),
-        data: Set(json_text(&new.data)),
-        priority: Set(new.priority.as_str().to_string()),
-        request_id: Set(new.request_id.clone()),
-        template_code: Set(new.template.as_ref().map(|t| t.0.clone())),
-        template_version: Set(new.template.as_ref().map(|t| t.1)),
-        read_at: Set(None),
-        deleted_at: Set(None),
-        created_at: Set(now),
-    };
-    n::Entity::insert(am).exec_without_returning(&txn).await?;
-    txn.commit().await?;
-    Ok(NotificationView {
-        id,
-        seq,
-        category: new.category.as_str().to_string(),
-        title: new.title.clone(),
-        body: new.body.clone(),
-        action_url: new.action_url.as_ref().map(|a| a.as_str().to_string()),
-        data: new.data.clone(),
-        priority: new.priority,
-        created_at: now,
-        read_at: None,
-    })
 }
 
 /// A page of the feed, newest first. `before_seq` is the cursor.

@@ -150,8 +150,7 @@ pub async fn deliveries(
 ) -> StoreResult<Vec<entity::deliveries::Model>> {
     use sea_orm::QuerySelect;
     Ok(entity::deliveries::Entity::find()
-        .filter(entity::deliveries::Column::Channel.eq("webhook"))
-        .filter(entity::deliveries::Column::Content.like(format!("%\"endpoint_id\":\"{id}\"%")))
+        .filter(entity::deliveries::Column::EndpointId.eq(id))
         .order_by_desc(entity::deliveries::Column::CreatedAt)
         .limit(limit)
         .all(db)

@@ -1,25 +1,22 @@
-//! The event pipeline: the one path every source (RabbitMQ, Redis, REST) feeds.
-//!
-//! normalise → dedupe → match rules → resolve recipients → preferences and
-//! quiet hours → render → ONE transaction (event guard row, notifications,
-//! deliveries) → after commit: publish in-app frames, mark the fast path.
+//! The event pipeline: normalise → dedupe → match rules → find each rule's
+//! recipient → hand an [`Intent`] per recipient to the one producer, which
+//! plans and commits the event's unit (its guard row included) and publishes.
 
 mod catalog;
 pub mod fast;
-mod plan;
+mod recipient;
 
 pub use catalog::{Catalog, RELOAD_INTERVAL};
 
-use crate::bus::{Bus, BusMessage};
-use crate::domain::{Event, EventError};
-use crate::persistence::recipients::RecipientLoader;
-use crate::persistence::writer::{EventRecord, NotificationWriter, Unit, UnitResult};
-use crate::persistence::{events, users, StoreError};
-use crate::protocol::ServerFrame;
+use crate::domain::{Event, EventError, WebhookContent};
+use crate::persistence::writer::{EventRecord, Guard, NewDelivery, Unit};
+use crate::persistence::{events, StoreError};
+use crate::producer::plan::audit_channels;
+use crate::producer::{Committed, Content, Intent, Producer, ProducerError};
 use crate::stats::Stats;
 use crate::templates::TemplateEngine;
 use fast::FastIdempotency;
-use plan::{event_email, event_phone, plan, user_id_of, Recipient};
+use recipient::{event_email, event_phone, user_id_of};
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -67,53 +64,36 @@ pub struct Outcome {
 
 /// What the pipeline is built from (startup owns the concrete types).
 pub struct PipelineDeps {
-    /// Most push deliveries per user per hour; 0 means no limit.
-    pub push_per_hour: u64,
     pub db: DatabaseConnection,
-    pub writer: NotificationWriter,
-    pub recipients: RecipientLoader,
-    pub bus: Arc<dyn Bus>,
+    pub producer: Arc<Producer>,
     pub catalog: Catalog,
     pub fast: Option<Arc<dyn FastIdempotency>>,
     pub stats: Arc<Stats>,
-    pub due: crate::bus::DueSignal,
 }
 
 pub struct Pipeline {
-    push_per_hour: u64,
     db: DatabaseConnection,
-    writer: NotificationWriter,
-    recipients: RecipientLoader,
-    bus: Arc<dyn Bus>,
+    producer: Arc<Producer>,
     catalog: Catalog,
     fast: Option<Arc<dyn FastIdempotency>>,
     stats: Arc<Stats>,
-    due: crate::bus::DueSignal,
 }
 
 impl Pipeline {
     pub fn new(deps: PipelineDeps) -> Self {
         let PipelineDeps {
-            push_per_hour,
             db,
-            writer,
-            recipients,
-            bus,
+            producer,
             catalog,
             fast,
             stats,
-            due,
         } = deps;
         Self {
-            push_per_hour,
             db,
-            writer,
-            recipients,
-            bus,
+            producer,
             catalog,
             fast,
             stats,
-            due,
         }
     }
 
@@ -127,6 +107,10 @@ impl Pipeline {
 
     pub fn templates(&self) -> &TemplateEngine {
         &self.catalog.templates
+    }
+
+    pub fn producer(&self) -> &Arc<Producer> {
+        &self.producer
     }
 
     /// Reads a raw message and processes it. `fallback_type` is the routing key or channel.
@@ -157,38 +141,15 @@ impl Pipeline {
         }
         match self.build_unit(&event, source).await {
             Ok((unit, status)) => {
-                let publish: Vec<_> = unit
-                    .notifications
-                    .iter()
-                    .map(|n| n.user_id.clone())
-                    .collect();
-                let deliveries = unit.deliveries.len();
-                match self.writer.write(unit).await? {
-                    UnitResult::Duplicate => {
-                        self.stats.duplicate();
-                        Ok(outcome(Status::Duplicate, 0, 0))
-                    }
-                    UnitResult::Written { notifications, .. } => {
-                        for (user, n) in publish.iter().zip(&notifications) {
-                            if n.created {
-                                self.bus.publish(BusMessage {
-                                    user_id: user.clone(),
-                                    seq: Some(n.view.seq),
-                                    frame: ServerFrame::Notification {
-                                        notification: &n.view,
-                                    }
-                                    .encode(),
-                                });
-                                self.stats.processed();
-                            }
-                        }
-                        if deliveries > 0 {
-                            self.due.ring();
-                        }
+                let (notifications, deliveries) = (unit.notifications.len(), unit.deliveries.len());
+                match self.producer.commit(unit).await {
+                    Err(e) => Err(rejected("commit", e)),
+                    Ok(Committed::Duplicate) => Ok(outcome(Status::Duplicate, 0, 0)),
+                    Ok(Committed::Written { .. }) => {
                         if let Some(fast) = &self.fast {
                             fast.set_status(&event.id, "processed").await;
                         }
-                        Ok(outcome(status, notifications.len(), deliveries))
+                        Ok(outcome(status, notifications, deliveries))
                     }
                 }
             }
@@ -234,37 +195,33 @@ impl Pipeline {
                     }
                 }
             }
-            let user_id = user_id_of(rule, &payload)?;
-            let (email, phone) = (event_email(rule, &payload), event_phone(rule, &payload));
-            let (found, prefs) = self.recipients.load(user_id.clone()).await?;
-            let user = match found {
-                Some(u) => u,
-                None => {
-                    // First sight: create the user with the contacts the event carries.
-                    let profile = users::Profile {
-                        email: email.clone(),
-                        phone: phone.clone(),
-                        ..Default::default()
-                    };
-                    users::create_if_missing(&self.db, &user_id, profile).await?
-                }
+            let user = user_id_of(rule, &payload)?;
+            let mut vars = payload.clone();
+            if let Some(obj) = vars.as_object_mut() {
+                obj.entry("event_type")
+                    .or_insert_with(|| json!(event.event_type));
+            }
+            let intent = Intent {
+                user: user.clone(),
+                channels: rule.channels.clone(),
+                category: rule.category.clone(),
+                priority: rule.priority,
+                content: Content::Template {
+                    code: rule.template_code.clone(),
+                    vars,
+                    data: json!({"event_type": event.event_type, "event": payload}),
+                    in_app_overrides: (None, None, None),
+                },
+                rule_id: Some(rule.id),
+                request_id: None,
+                email: event_email(rule, &payload),
+                phone: event_phone(rule, &payload),
             };
-            let to = Recipient {
-                email: user.email.clone().or(email),
-                phone: user.phone.clone().or(phone),
-                locale: user.locale.clone(),
-                prefs,
-                user_id,
-            };
-            let planned = plan(
-                &self.catalog.templates,
-                rule,
-                &event.event_type,
-                &payload,
-                &to,
-            )?;
-            let mut planned = planned;
-            self.throttle(&mut planned).await?;
+            let planned = self
+                .producer
+                .plan(&intent)
+                .await
+                .map_err(|e| rejected(&rule.name, e))?;
             if webhook_body.is_none() {
                 webhook_body = planned.webhook_body.clone();
             }
@@ -274,19 +231,24 @@ impl Pipeline {
             }
             unit.deliveries
                 .extend(planned.deliveries.into_iter().map(|mut d| {
-                    d.notification = d.notification.map(|_| base);
+                    d.notification = d.notification.map(|i| base + i);
                     d
                 }));
-            audit.push(planned.audit);
+            audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "channels": audit_channels(&planned.outcomes)}));
         }
         let endpoints = self.catalog.endpoints_for(&event.event_type);
         let payload_body = webhook_body.unwrap_or_else(|| payload.clone());
         for endpoint in &endpoints {
             let body = json!({"type": event.event_type, "timestamp": chrono::Utc::now(), "data": payload_body});
-            unit.deliveries.push(crate::persistence::writer::NewDelivery {
-                user_id: String::new(),
-                channel: "webhook".into(),
-                content: json!({"endpoint_id": endpoint, "event_id": event.id, "payload": body}),
+            unit.deliveries.push(NewDelivery {
+                user: None,
+                content: crate::domain::DeliveryContent::Webhook(WebhookContent {
+                    endpoint: *endpoint,
+                    event_id: Some(event.id.clone()),
+                    payload: body,
+                }),
+                category: crate::domain::Category::default_category(),
+                priority: crate::domain::Priority::Normal,
                 template: None,
                 rule_id: None,
                 notification: None,
@@ -309,7 +271,7 @@ impl Pipeline {
         } else {
             json!({"rules": audit, "meta": event.meta})
         };
-        unit.event = Some(EventRecord {
+        unit.guard = Some(Guard::Event(EventRecord {
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),
             source: source.to_string(),
@@ -319,32 +281,8 @@ impl Pipeline {
                 "processed".into()
             },
             outcome,
-        });
+        }));
         Ok((unit, status))
-    }
-
-    /// Drops push deliveries past the per-user hourly limit, recording why.
-    async fn throttle(&self, planned: &mut plan::Planned) -> Result<(), PipelineError> {
-        if self.push_per_hour == 0 || !planned.deliveries.iter().any(|d| d.channel == "push") {
-            return Ok(());
-        }
-        let user = planned
-            .deliveries
-            .iter()
-            .find(|d| d.channel == "push")
-            .map(|d| d.user_id.clone())
-            .unwrap_or_default();
-        let since = chrono::Utc::now() - chrono::Duration::hours(1);
-        let recent =
-            crate::persistence::deliveries::count_since(&self.db, &user, "push", since).await?;
-        if recent >= self.push_per_hour {
-            planned.deliveries.retain(|d| d.channel != "push");
-            planned.audit["channels"]["push"] = json!(format!(
-                "throttled: {} push notifications in the last hour (limit {})",
-                recent, self.push_per_hour
-            ));
-        }
-        Ok(())
     }
 
     /// Parks a message that cannot be processed, with its reason.
@@ -363,5 +301,13 @@ impl Pipeline {
                 .await?
                 .id,
         )
+    }
+}
+
+/// A producer failure while handling an event: the database is transient, the rest is the event's fault.
+fn rejected(rule: &str, e: ProducerError) -> PipelineError {
+    match e {
+        ProducerError::Store(s) => PipelineError::Transient(s),
+        other => PipelineError::Rejected(format!("rule '{rule}': {other}")),
     }
 }

@@ -6,7 +6,8 @@ use crate::channels::callbacks::{
     constant_time_eq, generic_signature, sendgrid_status, sendgrid_verify, twilio_signature,
     twilio_status, CALLBACK_STATUSES,
 };
-use crate::persistence::deliveries;
+use crate::domain::{Channel, DeliveryStatus};
+use crate::persistence::deliveries::{self, CallbackResult};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
@@ -143,7 +144,9 @@ pub async fn callback(
                     continue;
                 };
                 let detail = ev["reason"].as_str().map(str::to_string);
-                if deliveries::apply_callback(&state.db, id, Some("email"), status, detail).await? {
+                if apply(&state, id, Some(Channel::Email), status, detail).await?
+                    != CallbackResult::NotFound
+                {
                     updated += 1;
                 }
             }
@@ -155,12 +158,21 @@ pub async fn callback(
             )));
         }
     };
-    if !deliveries::apply_callback(&state.db, &id, channel, &status, detail).await? {
+    let channel = channel.map(Channel::parse).transpose()?;
+    let result = apply(&state, &id, channel, &status, detail).await?;
+    if result == CallbackResult::NotFound {
         return Err(ApiError::not_found(
             "delivery with that provider message id",
         ));
     }
-    Ok(HttpResponse::Ok().json(json!({"provider_message_id": id, "status": status})))
+    // The delivery's status after the report: a late `sent` leaves `delivered` as it was.
+    let now = match result {
+        CallbackResult::Applied(s) | CallbackResult::Ignored(s) => s.as_str().to_string(),
+        CallbackResult::NotFound => status,
+    };
+    Ok(HttpResponse::Ok().json(
+        json!({"provider_message_id": id, "status": now, "applied": matches!(result, CallbackResult::Applied(_))}),
+    ))
 }
 
 /// AWS SES through SNS: verify against the allow-listed signing certificate,
@@ -229,11 +241,25 @@ async fn ses(state: &AppState, body: &[u8]) -> Result<HttpResponse, ApiError> {
                         "not an SES notification Herald understands",
                     )
                 })?;
-            if !deliveries::apply_callback(&state.db, &id, Some("email"), status, detail).await? {
+            if apply(state, &id, Some(Channel::Email), status, detail).await?
+                == CallbackResult::NotFound
+            {
                 return Err(ApiError::not_found("delivery with that Message-ID"));
             }
             Ok(HttpResponse::Ok().json(json!({"provider_message_id": id, "status": status})))
         }
         _ => Ok(HttpResponse::Ok().json(json!({"ignored": msg["Type"]}))),
     }
+}
+
+/// Applies a status report; a delivery never moves backwards (the history records the report either way).
+async fn apply(
+    state: &AppState,
+    provider_message_id: &str,
+    channel: Option<Channel>,
+    status: &str,
+    detail: Option<String>,
+) -> Result<CallbackResult, ApiError> {
+    let to = DeliveryStatus::parse(status)?;
+    Ok(deliveries::apply_callback(&state.db, provider_message_id, channel, to, detail).await?)
 }

@@ -3,7 +3,7 @@
 use super::send::respond;
 use super::{ApiError, AppState};
 use crate::auth::AuthedUser;
-use crate::domain::{Channel, NewNotification, NotificationView, Priority};
+use crate::domain::{Channel, NotificationView, Priority};
 use crate::persistence::notifications::{self, ListQuery};
 use actix_web::{web, HttpResponse};
 use base64::Engine;
@@ -277,16 +277,22 @@ pub async fn send_test(
     user: AuthedUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewNotification::parse(
-        user.0,
-        Some("test".into()),
-        "Test notification".into(),
-        "This is a test notification from Herald. Your inbox works.".into(),
-        None,
-        None,
-        Priority::Normal,
-        None,
-    )?;
-    let outcome = state.feed.send(new, &[Channel::InApp]).await?;
+    let intent = crate::producer::Intent {
+        user: user.0,
+        channels: vec![Channel::InApp],
+        category: crate::domain::Category::parse("test")?,
+        priority: Priority::Normal,
+        content: crate::producer::Content::Plain {
+            title: "Test notification".into(),
+            body: "This is a test notification from Herald. Your inbox works.".into(),
+            action_url: None,
+            data: serde_json::json!({}),
+        },
+        rule_id: None,
+        request_id: None,
+        email: None,
+        phone: None,
+    };
+    let outcome = state.pipeline.producer().send(intent).await?;
     Ok(respond(outcome, None))
 }

@@ -2,8 +2,10 @@
 
 use super::{ApiError, AppState};
 use crate::auth::Sender;
-use crate::domain::{Channel, NewNotification, Priority, UserId};
-use crate::feed::{ChannelStatus, SendOutcome};
+use crate::domain::{
+    parse_request_id, Category, Channel, ChannelOutcome, NewNotification, Priority, UserId,
+};
+use crate::producer::{Content, Intent, SendOutcome};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -42,12 +44,14 @@ pub struct SendResponse {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub notification_id: Option<uuid::Uuid>,
     pub request_id: Option<String>,
-    /// `accepted` (something was stored or queued) or `suppressed` (nothing was: preferences, or no address).
+    /// `accepted` (something was stored or queued) or `suppressed` (nothing was: preferences, no address, the throttle).
     pub status: &'static str,
     /// True when `request_id` had been seen and the earlier notification is returned.
     pub duplicate: bool,
     pub seq: Option<i64>,
-    pub channels: BTreeMap<String, ChannelStatus>,
+    /// Per channel: `accepted` (in-app), `queued`, `skipped` (no address), `suppressed`,
+    /// `throttled` (push limit) or `unavailable` (webhooks subscribe to events).
+    pub channels: BTreeMap<String, String>,
 }
 
 pub(crate) fn parse_channels(
@@ -74,59 +78,9 @@ pub(crate) fn parse_channels(
     Ok(channels)
 }
 
-/// Renders the in-app parts of `code` for `user`'s locale: (title, body, action_url, version).
-async fn render_in_app(
-    state: &AppState,
-    user: &UserId,
-    code: &str,
-    vars: &serde_json::Value,
-) -> Result<(String, String, Option<String>, i32), ApiError> {
-    let engine = state.pipeline.templates();
-    if !engine.exists(code) {
-        return Err(ApiError::unprocessable(
-            "template_not_found",
-            format!("template '{code}' does not exist"),
-        ));
-    }
-    let locale = crate::persistence::users::get(&state.db, user)
-        .await?
-        .and_then(|u| u.locale);
-    let r = engine
-        .render(code, locale.as_deref(), "in_app", vars)
-        .map_err(|e| ApiError::unprocessable("template_render_failed", e.to_string()))?;
-    let part = |n: &str| r.parts.get(n).cloned().unwrap_or_default();
-    let url = r
-        .parts
-        .get("action_url")
-        .filter(|u| !u.trim().is_empty())
-        .cloned();
-    Ok((part("title"), part("body"), url, r.version))
-}
-
 impl SendRequest {
-    async fn into_parts(
-        mut self,
-        state: &AppState,
-    ) -> Result<(NewNotification, Vec<Channel>), ApiError> {
-        let mut template = None;
-        if let Some(code) = self.template_code.take() {
-            let user = UserId::parse(self.user_id.clone())?;
-            let vars = self
-                .variables
-                .take()
-                .unwrap_or_else(|| serde_json::json!({}));
-            let (title, body, url, version) = render_in_app(state, &user, &code, &vars).await?;
-            self.title = self.title.or(Some(title));
-            self.body = self.body.or(Some(body));
-            self.action_url = self.action_url.or(url);
-            template = Some((code, version));
-        }
-        let (mut new, channels) = self.into_plain_parts()?;
-        new.template = template;
-        Ok((new, channels))
-    }
-
-    fn into_plain_parts(self) -> Result<(NewNotification, Vec<Channel>), ApiError> {
+    /// Parses the request into the producer's intent.
+    fn into_intent(self) -> Result<Intent, ApiError> {
         if self.variables.is_some() && self.template_code.is_none() {
             return Err(ApiError::unprocessable(
                 "invalid_field",
@@ -136,6 +90,12 @@ impl SendRequest {
         let user = UserId::parse(self.user_id)?;
         let channels = parse_channels(self.channels, self.notification_type)?;
         let mut data = self.data.unwrap_or_else(|| serde_json::json!({}));
+        if !data.is_object() {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "data must be a JSON object",
+            ));
+        }
         let mut title = self.title;
         if let Some(serde_json::Value::Object(meta)) = self.metadata {
             for (k, v) in meta {
@@ -147,29 +107,58 @@ impl SendRequest {
             }
         }
         let priority = Priority::parse(self.priority.as_ref().unwrap_or(&serde_json::Value::Null))?;
-        let new = NewNotification::parse(
+        let category = match self.category {
+            Some(c) => Category::parse(c)?,
+            None => Category::default_category(),
+        };
+        let request_id = self.request_id.map(parse_request_id).transpose()?;
+        let content = match self.template_code {
+            Some(code) => Content::Template {
+                code,
+                vars: self.variables.unwrap_or_else(|| serde_json::json!({})),
+                data,
+                in_app_overrides: (title, self.body, self.action_url),
+            },
+            None => {
+                let (title, body) = (title.unwrap_or_default(), self.body.unwrap_or_default());
+                // Checked here too, so a send with no in-app part is refused the same way.
+                NewNotification::parse(
+                    user.clone(),
+                    Some(category.as_str().to_string()),
+                    title.clone(),
+                    body.clone(),
+                    self.action_url.clone(),
+                    Some(data.clone()),
+                    priority,
+                    request_id.clone(),
+                )?;
+                Content::Plain {
+                    title,
+                    body,
+                    action_url: self.action_url,
+                    data,
+                }
+            }
+        };
+        Ok(Intent {
             user,
-            self.category,
-            title.unwrap_or_default(),
-            self.body.unwrap_or_default(),
-            self.action_url,
-            Some(data),
+            channels,
+            category,
             priority,
-            self.request_id,
-        )?;
-        Ok((new, channels))
+            content,
+            rule_id: None,
+            request_id,
+            email: None,
+            phone: None,
+        })
     }
 }
 
 pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpResponse {
     let body = SendResponse {
-        notification_id: outcome.notification.as_ref().map(|n| n.id),
+        notification_id: outcome.notification_id,
         seq: outcome.notification.as_ref().map(|n| n.seq),
-        status: if outcome
-            .channels
-            .values()
-            .any(|s| matches!(s, ChannelStatus::Accepted | ChannelStatus::Queued))
-        {
+        status: if outcome.outcomes.values().any(ChannelOutcome::produced) {
             "accepted"
         } else {
             "suppressed"
@@ -177,9 +166,9 @@ pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpR
         duplicate: outcome.duplicate,
         request_id,
         channels: outcome
-            .channels
+            .outcomes
             .into_iter()
-            .map(|(c, s)| (c.as_str().to_string(), s))
+            .map(|(c, s)| (c.as_str().to_string(), s.as_str().to_string()))
             .collect(),
     };
     HttpResponse::Accepted().json(body)
@@ -196,8 +185,23 @@ pub async fn send(
     state: web::Data<AppState>,
     body: web::Json<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, channels) = body.into_inner().into_parts(&state).await?;
-    let request_id = new.request_id.clone();
-    let outcome = state.feed.send(new, &channels).await?;
+    let intent = body.into_inner().into_intent()?;
+    let request_id = intent.request_id.clone();
+    let outcome = state.pipeline.producer().send(intent).await?;
     Ok(respond(outcome, request_id))
+}
+
+impl From<crate::producer::ProducerError> for ApiError {
+    fn from(e: crate::producer::ProducerError) -> Self {
+        use crate::producer::ProducerError as P;
+        match e {
+            P::TemplateNotFound(code) => ApiError::unprocessable(
+                "template_not_found",
+                format!("template '{code}' does not exist"),
+            ),
+            P::Render { .. } => ApiError::unprocessable("template_render_failed", e.to_string()),
+            P::Content(m) => ApiError::unprocessable("invalid_field", m),
+            P::Store(s) => s.into(),
+        }
+    }
 }

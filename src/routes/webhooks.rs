@@ -4,8 +4,10 @@ use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::channels::webhook::{check_url, new_secret};
 use crate::domain::EventPattern;
+use crate::domain::{Category, DeliveryContent, Priority, WebhookContent};
 use crate::persistence::webhooks;
 use crate::persistence::writer::{NewDelivery, Unit};
+use crate::producer::Committed;
 use actix_web::{web, HttpResponse};
 use entity::webhook_endpoints as w;
 use serde_json::{json, Value};
@@ -200,9 +202,14 @@ pub async fn test(
     let payload = json!({"type": "webhook.test", "timestamp": chrono::Utc::now(), "data": {"message": "Test event from Herald"}});
     let unit = Unit {
         deliveries: vec![NewDelivery {
-            user_id: String::new(),
-            channel: "webhook".into(),
-            content: json!({"endpoint_id": id, "payload": payload}),
+            user: None,
+            content: DeliveryContent::Webhook(WebhookContent {
+                endpoint: id,
+                event_id: None,
+                payload,
+            }),
+            category: Category::default_category(),
+            priority: Priority::Normal,
             template: None,
             rule_id: None,
             notification: None,
@@ -210,13 +217,9 @@ pub async fn test(
         }],
         ..Unit::default()
     };
-    let written = state.feed.writer().write(unit).await?;
-    state.due.ring();
-    let delivery = match written {
-        crate::persistence::writer::UnitResult::Written { deliveries, .. } => {
-            deliveries.first().copied()
-        }
-        _ => None,
+    let delivery = match state.pipeline.producer().commit(unit).await? {
+        Committed::Written { deliveries, .. } => deliveries.first().copied(),
+        Committed::Duplicate => None,
     };
     Ok(HttpResponse::Accepted().json(json!({"delivery_id": delivery})))
 }

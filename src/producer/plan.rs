@@ -1,0 +1,195 @@
+//! Planning, pure: (intent, the recipient's facts, now) → the notification,
+//! the deliveries and a per-channel outcome. `/send` and every matched rule
+//! come through here, so the decision table exists once.
+
+use super::render::Rendered;
+use super::{Content, Intent, ProducerError};
+use crate::domain::{
+    Channel, ChannelOutcome, Contact, DeliveryContent, Email, EmailContent, NewNotification,
+    PhoneNumber, PreferenceDocument, PushContent, SmsContent,
+};
+use crate::persistence::writer::NewDelivery;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// What is known about the recipient when planning.
+pub struct Facts<'a> {
+    pub prefs: &'a PreferenceDocument,
+    pub email: Option<Email>,
+    pub phone: Option<PhoneNumber>,
+    /// Push notifications in the last hour and the limit, when a limit is set.
+    pub push_recent: Option<(u64, u64)>,
+    pub now: DateTime<Utc>,
+}
+
+/// What one intent produced.
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub notification: Option<NewNotification>,
+    /// Linked to `notification` (index 0) when there is one.
+    pub deliveries: Vec<NewDelivery>,
+    pub outcomes: BTreeMap<Channel, ChannelOutcome>,
+    /// A rule's rendered `webhook` body, sent to the matching endpoints.
+    pub webhook_body: Option<Value>,
+}
+
+/// Whether a channel goes ahead, and when; or why not. Renders nothing.
+pub fn decide(
+    channel: Channel,
+    intent: &Intent,
+    facts: &Facts,
+) -> Result<Option<DateTime<Utc>>, ChannelOutcome> {
+    if !facts.prefs.allows(channel, &intent.category) {
+        return Err(ChannelOutcome::Suppressed);
+    }
+    match channel {
+        Channel::Webhook if intent.rule_id.is_none() => return Err(ChannelOutcome::Unavailable),
+        Channel::Email if facts.email.is_none() => {
+            return Err(ChannelOutcome::Skipped {
+                missing: Contact::Email,
+            })
+        }
+        Channel::Sms if facts.phone.is_none() => {
+            return Err(ChannelOutcome::Skipped {
+                missing: Contact::Phone,
+            })
+        }
+        Channel::Push => {
+            if let Some((recent, limit)) = facts.push_recent.filter(|(r, l)| r >= l) {
+                return Err(ChannelOutcome::Throttled { recent, limit });
+            }
+        }
+        _ => {}
+    }
+    // Quiet hours hold back what would make a device buzz; the feed is silent.
+    let held = matches!(channel, Channel::Email | Channel::Push | Channel::Sms)
+        .then(|| facts.prefs.quiet_until(intent.priority, facts.now))
+        .flatten();
+    Ok(held)
+}
+
+/// Plans one intent. `render` is asked only for channels that go ahead.
+pub fn plan(
+    intent: &Intent,
+    facts: &Facts,
+    mut render: impl FnMut(Channel) -> Result<(Rendered, Option<(String, i32)>), ProducerError>,
+) -> Result<Planned, ProducerError> {
+    let mut out = Planned::default();
+    let mut queued = vec![];
+    // In-app first, so every other delivery can link to its notification.
+    let mut channels = intent.channels.clone();
+    channels.sort_by_key(|c| *c != Channel::InApp);
+    for channel in channels {
+        let held = match decide(channel, intent, facts) {
+            Ok(held) => held,
+            Err(outcome) => {
+                out.outcomes.insert(channel, outcome);
+                continue;
+            }
+        };
+        let (rendered, template) = render(channel)?;
+        let content = match (rendered, channel) {
+            (
+                Rendered::InApp {
+                    title,
+                    body,
+                    action_url,
+                },
+                _,
+            ) => {
+                let data = match &intent.content {
+                    Content::Plain { data, .. } | Content::Template { data, .. } => data.clone(),
+                };
+                let mut n = NewNotification::parse(
+                    intent.user.clone(),
+                    Some(intent.category.as_str().to_string()),
+                    title,
+                    body,
+                    action_url.filter(|u| !u.trim().is_empty()),
+                    Some(data),
+                    intent.priority,
+                    intent.request_id.clone(),
+                )
+                .map_err(|e| ProducerError::Content(e.to_string()))?;
+                n.template = template.clone();
+                out.notification = Some(n);
+                out.outcomes.insert(channel, ChannelOutcome::Accepted);
+                DeliveryContent::InApp
+            }
+            (Rendered::Webhook { body }, _) => {
+                out.webhook_body = Some(body);
+                out.outcomes.insert(channel, ChannelOutcome::ToEndpoints);
+                continue;
+            }
+            (
+                Rendered::Email {
+                    subject,
+                    text,
+                    html,
+                },
+                _,
+            ) => DeliveryContent::Email(EmailContent {
+                to: facts.email.clone().ok_or_else(|| missing("email"))?,
+                subject,
+                text,
+                html: html.filter(|h| !h.trim().is_empty()),
+            }),
+            (Rendered::Sms { text }, _) => {
+                if text.trim().is_empty() {
+                    return Err(ProducerError::Content("the SMS text is empty".into()));
+                }
+                DeliveryContent::Sms(SmsContent {
+                    to: facts.phone.clone().ok_or_else(|| missing("phone"))?,
+                    text,
+                })
+            }
+            (Rendered::Push { title, body, data }, _) => DeliveryContent::Push(PushContent {
+                title,
+                body,
+                data,
+                action_url: match &intent.content {
+                    Content::Plain { action_url, .. } => action_url.clone(),
+                    Content::Template { .. } => None,
+                },
+            }),
+        };
+        if channel != Channel::InApp {
+            out.outcomes
+                .insert(channel, ChannelOutcome::Queued { until: held });
+        }
+        queued.push(NewDelivery {
+            user: Some(intent.user.clone()),
+            content,
+            category: intent.category.clone(),
+            priority: intent.priority,
+            template,
+            rule_id: intent.rule_id,
+            notification: None,
+            not_before: held.unwrap_or(facts.now),
+        });
+    }
+    let linked = out.notification.is_some().then_some(0);
+    out.deliveries = queued
+        .into_iter()
+        .map(|d| NewDelivery {
+            notification: linked,
+            ..d
+        })
+        .collect();
+    Ok(out)
+}
+
+fn missing(what: &str) -> ProducerError {
+    ProducerError::Content(format!("no {what} to send to"))
+}
+
+/// The audit line for one planned intent.
+pub fn audit_channels(outcomes: &BTreeMap<Channel, ChannelOutcome>) -> Value {
+    Value::Object(
+        outcomes
+            .iter()
+            .map(|(c, o)| (c.as_str().to_string(), json!(o.describe())))
+            .collect(),
+    )
+}

@@ -1,0 +1,132 @@
+//! Content per channel: a `/send`'s own title and body, or a stored template
+//! rendered in the recipient's locale.
+
+use super::{Content, ProducerError};
+use crate::domain::Channel;
+use crate::templates::TemplateEngine;
+use serde_json::Value;
+
+/// One channel's rendered content, before addressing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rendered {
+    InApp {
+        title: String,
+        body: String,
+        action_url: Option<String>,
+    },
+    Email {
+        subject: String,
+        text: String,
+        html: Option<String>,
+    },
+    Sms {
+        text: String,
+    },
+    Push {
+        title: String,
+        body: String,
+        data: Option<Value>,
+    },
+    Webhook {
+        body: Value,
+    },
+}
+
+/// Renders `channel`, returning the template (code, version) that made it.
+pub fn render(
+    templates: &TemplateEngine,
+    content: &Content,
+    channel: Channel,
+    locale: Option<&str>,
+) -> Result<(Rendered, Option<(String, i32)>), ProducerError> {
+    match content {
+        Content::Plain {
+            title,
+            body,
+            action_url,
+            data,
+        } => Ok((plain(channel, title, body, action_url, data), None)),
+        Content::Template {
+            code,
+            vars,
+            in_app_overrides,
+            ..
+        } => {
+            let r = templates
+                .render(code, locale, channel.as_str(), vars)
+                .map_err(|e| ProducerError::Render {
+                    template: code.clone(),
+                    message: e.to_string(),
+                })?;
+            let part = |n: &str| r.parts.get(n).cloned().unwrap_or_default();
+            let json_part = |n: &str| -> Result<Option<Value>, ProducerError> {
+                r.parts
+                    .get(n)
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| serde_json::from_str::<Value>(s))
+                    .transpose()
+                    .map_err(|e| ProducerError::Render {
+                        template: code.clone(),
+                        message: format!("{channel}.{n} is not JSON: {e}"),
+                    })
+            };
+            let rendered = match channel {
+                Channel::InApp => {
+                    let o = in_app_overrides;
+                    Rendered::InApp {
+                        title: o.0.clone().unwrap_or_else(|| part("title")),
+                        body: o.1.clone().unwrap_or_else(|| part("body")),
+                        action_url: o.2.clone().or_else(|| r.parts.get("action_url").cloned()),
+                    }
+                }
+                Channel::Email => Rendered::Email {
+                    subject: part("subject"),
+                    text: part("text"),
+                    html: r.parts.get("html").cloned(),
+                },
+                Channel::Sms => Rendered::Sms { text: part("text") },
+                Channel::Push => Rendered::Push {
+                    title: part("title"),
+                    body: part("body"),
+                    data: json_part("data")?,
+                },
+                Channel::Webhook => Rendered::Webhook {
+                    body: json_part("body")?.unwrap_or(Value::Null),
+                },
+            };
+            Ok((rendered, Some((r.code.clone(), r.version))))
+        }
+    }
+}
+
+/// The same words on every channel: the email subject is the title, an SMS is
+/// the body (or the title when there is no body).
+fn plain(
+    channel: Channel,
+    title: &str,
+    body: &str,
+    action_url: &Option<String>,
+    data: &Value,
+) -> Rendered {
+    match channel {
+        Channel::InApp => Rendered::InApp {
+            title: title.to_string(),
+            body: body.to_string(),
+            action_url: action_url.clone(),
+        },
+        Channel::Email => Rendered::Email {
+            subject: title.to_string(),
+            text: body.to_string(),
+            html: None,
+        },
+        Channel::Sms => Rendered::Sms {
+            text: if body.is_empty() { title } else { body }.to_string(),
+        },
+        Channel::Push => Rendered::Push {
+            title: title.to_string(),
+            body: body.to_string(),
+            data: Some(data.clone()).filter(|d| d.as_object().is_some_and(|o| !o.is_empty())),
+        },
+        Channel::Webhook => Rendered::Webhook { body: data.clone() },
+    }
+}
