@@ -1,6 +1,7 @@
 //! Processed events (audit), deliveries and dead letters.
 
 use super::{parse_json, StoreResult};
+use crate::domain::{lookup, Email, RecipientMap, UserId};
 use chrono::Utc;
 use entity::{dead_letters as dl, deliveries as d, events as e};
 use sea_orm::sea_query::Expr;
@@ -37,6 +38,30 @@ pub fn delivery_json(m: &d::Model) -> StoreResult<Value> {
     }))
 }
 
+/// The user a raw event names, read as the pipeline's default recipient paths
+/// do: `user_id` (string or number), else a valid `user_email`/`email`, in the
+/// body or its `data`/`payload` envelope. Unreadable bodies name nobody.
+pub fn user_named_by(body: &[u8]) -> Option<UserId> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let payload = ["data", "payload"]
+        .iter()
+        .find_map(|k| value.get(*k).filter(|v| v.is_object()))
+        .unwrap_or(&value);
+    let id = match lookup(payload, "user_id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let id = id.or_else(|| {
+        RecipientMap::DEFAULT_EMAIL_PATHS.iter().find_map(|p| {
+            let raw = lookup(payload, p)?.as_str()?;
+            Email::parse(raw).ok().map(|e| e.as_str().to_string())
+        })
+    })?;
+    UserId::parse(id).ok()
+}
+
+/// Parks an event; the user it names is recorded so erasing them removes it.
 pub async fn add_dead_letter(
     db: &impl ConnectionTrait,
     event_id: Option<String>,
@@ -48,6 +73,7 @@ pub async fn add_dead_letter(
     Ok(dl::ActiveModel {
         id: Set(Uuid::now_v7()),
         event_id: Set(event_id),
+        user_id: Set(user_named_by(payload).map(|u| u.as_str().to_string())),
         source: Set(source.to_string()),
         reason: Set(reason.to_string()),
         payload: Set(String::from_utf8_lossy(payload).into_owned()),
