@@ -12,6 +12,7 @@ pub mod persistence;
 pub mod pipeline;
 pub mod protocol;
 pub mod realtime;
+pub mod retention;
 pub mod routes;
 pub mod sources;
 pub mod startup;
