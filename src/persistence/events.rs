@@ -1,6 +1,6 @@
 //! Processed events (audit), deliveries and dead letters.
 
-use super::{parse_json, StoreResult};
+use super::StoreResult;
 use crate::domain::{lookup, Email, RecipientMap, UserId};
 use chrono::Utc;
 use entity::{dead_letters as dl, deliveries as d, events as e};
@@ -25,17 +25,6 @@ pub async fn deliveries_for_event(
         .order_by_asc(d::Column::CreatedAt)
         .all(db)
         .await?)
-}
-
-pub fn delivery_json(m: &d::Model) -> StoreResult<Value> {
-    Ok(serde_json::json!({
-        "id": m.id, "channel": m.channel, "user_id": m.user_id, "status": m.status,
-        "notification_id": m.notification_id, "rule_id": m.rule_id,
-        "template_code": m.template_code, "template_version": m.template_version,
-        "content": parse_json("content", &m.content)?, "attempts": m.attempts,
-        "next_attempt_at": m.next_attempt_at, "last_error": m.last_error,
-        "provider_message_id": m.provider_message_id, "created_at": m.created_at,
-    }))
 }
 
 /// The user a raw event names, read as the pipeline's default recipient paths
@@ -125,12 +114,4 @@ pub async fn mark_replayed(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<(
         .exec(db)
         .await?;
     Ok(())
-}
-
-pub fn dead_letter_json(m: &dl::Model) -> Value {
-    serde_json::json!({
-        "id": m.id, "event_id": m.event_id, "source": m.source, "reason": m.reason, "payload": m.payload,
-        "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
-        "status": m.status, "created_at": m.created_at, "replayed_at": m.replayed_at,
-    })
 }

@@ -3,7 +3,7 @@
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::domain::{Category, Channel, PreferencePatch, UserId};
-use crate::persistence::{deliveries, events, notifications, preferences};
+use crate::persistence::{deliveries, notifications, preferences};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
@@ -27,7 +27,7 @@ pub(crate) async fn with_attempts(
 ) -> Result<Vec<Value>, ApiError> {
     let mut out = vec![];
     for row in rows {
-        let mut v = events::delivery_json(&row)?;
+        let mut v = super::events::delivery_json(&row)?;
         let attempts = deliveries::attempts(&state.db, row.id).await?;
         v["attempts_history"] = json!(attempts
             .iter()
