@@ -113,6 +113,9 @@ pub struct Settings {
     pub callback_secret: Option<SecretString>,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
     pub webhook_allow_private: bool,
+    /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]

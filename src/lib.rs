@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod producer;
 pub mod protocol;
 pub mod realtime;
+pub mod retention;
 pub mod routes;
 pub mod sources;
 pub mod startup;

@@ -350,6 +350,11 @@ impl Application {
             .await
             .context("cannot load rules and templates")?;
         actix_web::rt::spawn(catalog.clone().run());
+        // Retention: nothing sends its shutdown, so it stops with the runtime.
+        actix_web::rt::spawn(
+            crate::retention::Retention::new(db.clone(), &settings.retention)
+                .run(tokio::sync::watch::channel(false).1),
+        );
         let health = Arc::new(SourceHealth::default());
         let redis_client = match &settings.redis_url {
             Some(url) => {

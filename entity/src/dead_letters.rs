@@ -8,6 +8,8 @@ pub struct Model {
     pub id: Uuid,
     /// The event's id when the message could be read as an event.
     pub event_id: Option<String>,
+    /// The user the event names (`user_id`, else its email), so erasing the user finds it.
+    pub user_id: Option<String>,
     pub source: String,
     pub reason: String,
     /// The raw message body, as text (lossy for non-UTF-8 bodies).

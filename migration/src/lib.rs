@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_core;
 mod m20261122_000002_events;
 mod m20261201_000001_outbox;
+mod m20261201_000002_hygiene;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_events::Migration),
             Box::new(m20261201_000001_outbox::Migration),
+            Box::new(m20261201_000002_hygiene::Migration),
         ]
     }
 }

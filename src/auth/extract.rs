@@ -1,9 +1,9 @@
 //! actix extractors. Handlers name the caller they need in their signature,
-//! so a route cannot forget to authenticate.
+//! so a route cannot forget to authenticate. They fail with [`AuthError`];
+//! `routes` alone decides how that looks over HTTP.
 
 use super::{AuthError, Authenticator, Scope, ServiceCaller};
 use crate::domain::UserId;
-use crate::routes::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -22,10 +22,10 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn authenticator(req: &HttpRequest) -> Result<web::Data<Authenticator>, ApiError> {
+fn authenticator(req: &HttpRequest) -> Result<web::Data<Authenticator>, AuthError> {
     req.app_data::<web::Data<Authenticator>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal("authenticator is not configured"))
+        .ok_or(AuthError::Unconfigured)
 }
 
 /// The outcome of checking an API key, stored by [`resolve_api_key`] so the
@@ -53,7 +53,7 @@ pub async fn resolve_api_key(
     next.call(req).await
 }
 
-fn service(req: &HttpRequest, scope: Scope) -> Result<ServiceCaller, ApiError> {
+fn service(req: &HttpRequest, scope: Scope) -> Result<ServiceCaller, AuthError> {
     bearer(req).ok_or(AuthError::Missing)?;
     let resolved = req.extensions_mut().remove::<ResolvedKey>();
     // No resolved key means the bearer was a JWT: not a service credential.
@@ -67,7 +67,7 @@ fn service(req: &HttpRequest, scope: Scope) -> Result<ServiceCaller, ApiError> {
 pub struct Admin(pub ServiceCaller);
 
 impl FromRequest for Admin {
-    type Error = ApiError;
+    type Error = AuthError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -79,7 +79,7 @@ impl FromRequest for Admin {
 pub struct Sender(pub ServiceCaller);
 
 impl FromRequest for Sender {
-    type Error = ApiError;
+    type Error = AuthError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -91,7 +91,7 @@ impl FromRequest for Sender {
 pub struct AuthedUser(pub UserId);
 
 impl FromRequest for AuthedUser {
-    type Error = ApiError;
+    type Error = AuthError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {

@@ -22,6 +22,9 @@ pub enum AuthError {
     Expired,
     #[error("this credential lacks the '{0}' scope")]
     Forbidden(&'static str),
+    /// Startup did not register an [`Authenticator`]: a wiring bug, not the caller's fault.
+    #[error("authenticator is not configured")]
+    Unconfigured,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

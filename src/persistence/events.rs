@@ -1,6 +1,7 @@
 //! Processed events (audit), deliveries and dead letters.
 
-use super::{parse_json, StoreResult};
+use super::StoreResult;
+use crate::domain::{lookup, Email, RecipientMap, UserId};
 use chrono::Utc;
 use entity::{dead_letters as dl, deliveries as d, events as e};
 use sea_orm::sea_query::Expr;
@@ -26,17 +27,30 @@ pub async fn deliveries_for_event(
         .await?)
 }
 
-pub fn delivery_json(m: &d::Model) -> StoreResult<Value> {
-    Ok(serde_json::json!({
-        "id": m.id, "channel": m.channel, "user_id": m.user_id, "status": m.status,
-        "notification_id": m.notification_id, "rule_id": m.rule_id,
-        "template_code": m.template_code, "template_version": m.template_version,
-        "content": parse_json("content", &m.content)?, "attempts": m.attempts,
-        "next_attempt_at": m.next_attempt_at, "last_error": m.last_error,
-        "provider_message_id": m.provider_message_id, "created_at": m.created_at,
-    }))
+/// The user a raw event names, read as the pipeline's default recipient paths
+/// do: `user_id` (string or number), else a valid `user_email`/`email`, in the
+/// body or its `data`/`payload` envelope. Unreadable bodies name nobody.
+pub fn user_named_by(body: &[u8]) -> Option<UserId> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let payload = ["data", "payload"]
+        .iter()
+        .find_map(|k| value.get(*k).filter(|v| v.is_object()))
+        .unwrap_or(&value);
+    let id = match lookup(payload, "user_id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let id = id.or_else(|| {
+        RecipientMap::DEFAULT_EMAIL_PATHS.iter().find_map(|p| {
+            let raw = lookup(payload, p)?.as_str()?;
+            Email::parse(raw).ok().map(|e| e.as_str().to_string())
+        })
+    })?;
+    UserId::parse(id).ok()
 }
 
+/// Parks an event; the user it names is recorded so erasing them removes it.
 pub async fn add_dead_letter(
     db: &impl ConnectionTrait,
     event_id: Option<String>,
@@ -48,6 +62,7 @@ pub async fn add_dead_letter(
     Ok(dl::ActiveModel {
         id: Set(Uuid::now_v7()),
         event_id: Set(event_id),
+        user_id: Set(user_named_by(payload).map(|u| u.as_str().to_string())),
         source: Set(source.to_string()),
         reason: Set(reason.to_string()),
         payload: Set(String::from_utf8_lossy(payload).into_owned()),
@@ -99,12 +114,4 @@ pub async fn mark_replayed(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<(
         .exec(db)
         .await?;
     Ok(())
-}
-
-pub fn dead_letter_json(m: &dl::Model) -> Value {
-    serde_json::json!({
-        "id": m.id, "event_id": m.event_id, "source": m.source, "reason": m.reason, "payload": m.payload,
-        "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
-        "status": m.status, "created_at": m.created_at, "replayed_at": m.replayed_at,
-    })
 }

@@ -1,8 +1,11 @@
 //! Versioned templates: every update adds a version; notifications record
 //! the code and version that rendered them.
 
+mod parts;
+
+pub use parts::{TemplateParts, PART_NAMES};
+
 use super::{parse_json, StoreError, StoreResult};
-use crate::templates::{LoadedTemplate, TemplateParts};
 use chrono::{DateTime, Utc};
 use entity::{template_versions as v, templates as t};
 use sea_orm::sea_query::Expr;
@@ -12,6 +15,15 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
+
+/// A template version ready to render.
+#[derive(Clone, Debug)]
+pub struct LoadedTemplate {
+    pub code: String,
+    pub locale: String,
+    pub version: i32,
+    pub parts: TemplateParts,
+}
 
 /// One locale of a template at its current version.
 #[derive(Clone, Debug)]

@@ -1,9 +1,13 @@
+use super::preferences::is_contention;
 use super::{json_text, StoreError, StoreResult};
 use crate::domain::UserId;
 use chrono::Utc;
-use entity::users;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, ModelTrait};
+use entity::{dead_letters, deliveries, delivery_attempts, users};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 
 /// The profile fields a service may set on a user.
 #[derive(Clone, Debug, Default)]
@@ -94,13 +98,54 @@ pub async fn get(db: &impl ConnectionTrait, id: &UserId) -> StoreResult<Option<u
         .await?)
 }
 
-/// Erases the user; foreign keys cascade to notifications, devices and preferences.
-pub async fn delete(db: &impl ConnectionTrait, id: &UserId) -> StoreResult<bool> {
-    match get(db, id).await? {
-        Some(user) => {
-            user.delete(db).await?;
-            Ok(true)
+/// Erases the user and everything of theirs in one transaction: deliveries
+/// and their attempts, dead letters naming them, and (through foreign keys)
+/// notifications, devices and preferences. `false`, changing nothing, when
+/// there is no such user.
+pub async fn delete(db: &DatabaseConnection, id: &UserId) -> StoreResult<bool> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match delete_once(db, id).await {
+            Err(StoreError::Db(e)) if tries < ERASE_TRIES && is_contention(&e) => {
+                tracing::debug!(error = %e, tries, "user erase met contention; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+            }
+            other => return other,
         }
-        None => Ok(false),
     }
+}
+
+/// Tries of an erase before contention is reported as an error.
+const ERASE_TRIES: u32 = 5;
+
+async fn delete_once(db: &DatabaseConnection, id: &UserId) -> StoreResult<bool> {
+    let user = id.as_str().to_string();
+    let txn = db.begin().await?;
+    // Writes only, so a SQLite transaction never has to upgrade a read lock.
+    // Attempts go first: they find their deliveries through the user's rows.
+    let theirs = Query::select()
+        .column(deliveries::Column::Id)
+        .from(deliveries::Entity)
+        .and_where(deliveries::Column::UserId.eq(user.clone()))
+        .to_owned();
+    delivery_attempts::Entity::delete_many()
+        .filter(delivery_attempts::Column::DeliveryId.in_subquery(theirs))
+        .exec(&txn)
+        .await?;
+    deliveries::Entity::delete_many()
+        .filter(deliveries::Column::UserId.eq(user.clone()))
+        .exec(&txn)
+        .await?;
+    dead_letters::Entity::delete_many()
+        .filter(dead_letters::Column::UserId.eq(user.clone()))
+        .exec(&txn)
+        .await?;
+    let gone = users::Entity::delete_by_id(user).exec(&txn).await?;
+    if gone.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    txn.commit().await?;
+    Ok(true)
 }

@@ -3,7 +3,7 @@
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::domain::{Category, Channel, PreferencePatch, UserId};
-use crate::persistence::{deliveries, events, notifications, preferences, users};
+use crate::persistence::{deliveries, notifications, preferences};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
@@ -27,7 +27,7 @@ pub(crate) async fn with_attempts(
 ) -> Result<Vec<Value>, ApiError> {
     let mut out = vec![];
     for row in rows {
-        let mut v = events::delivery_json(&row)?;
+        let mut v = super::events::delivery_json(&row)?;
         let attempts = deliveries::attempts(&state.db, row.id).await?;
         v["attempts_history"] = json!(attempts
             .iter()
@@ -121,12 +121,10 @@ pub async fn unsubscribe(
     }
     let user = UserId::parse(q.u.clone())?;
     let category = Category::parse(q.c.clone())?;
-    let mut doc = preferences::get(&state.db, &user).await?;
-    doc.apply(PreferencePatch::parse(
+    let patch = PreferencePatch::parse(
         &json!({"categories": {category.as_str(): {Channel::Email.as_str(): false}}}),
-    )?);
-    users::ensure(&state.db, &user).await?;
-    preferences::save(&state.db, &user, &doc).await?;
+    )?;
+    preferences::update(&state.db, &user, |doc| doc.apply(patch.clone())).await?;
     tracing::info!(user = %user, category = category.as_str(), "one-click unsubscribe");
     Ok(HttpResponse::Ok().json(json!({"unsubscribed": {"user_id": user.as_str(), "category": category.as_str(), "channel": "email"}})))
 }

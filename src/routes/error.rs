@@ -118,27 +118,52 @@ impl From<FeedError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Missing => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing credentials: send 'Authorization: Bearer <token>'",
-            ),
-            AuthError::Invalid => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "invalid credentials",
-            ),
-            AuthError::Expired => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "token_expired",
-                "the token has expired",
-            ),
-            AuthError::Forbidden(scope) => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("this API key lacks the '{scope}' scope"),
-            ),
             AuthError::Store(s) => s.into(),
+            other => auth_error(&other),
         }
+    }
+}
+
+/// Extractors fail with [`AuthError`]; this is where it becomes HTTP.
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::Missing | AuthError::Invalid | AuthError::Expired => {
+                StatusCode::UNAUTHORIZED
+            }
+            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::Unconfigured | AuthError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        auth_error(self).error_response()
+    }
+}
+
+fn auth_error(e: &AuthError) -> ApiError {
+    match e {
+        AuthError::Missing => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing credentials: send 'Authorization: Bearer <token>'",
+        ),
+        AuthError::Invalid => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "invalid credentials",
+        ),
+        AuthError::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the token has expired",
+        ),
+        AuthError::Forbidden(scope) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this API key lacks the '{scope}' scope"),
+        ),
+        // Opaque: the detail is logged by `internal`, never sent.
+        AuthError::Unconfigured | AuthError::Store(_) => ApiError::internal(e),
     }
 }

@@ -42,6 +42,29 @@ impl From<crate::packs::PackError> for ApiError {
     }
 }
 
+/// A delivery as the audit and status APIs show it.
+pub(crate) fn delivery_json(m: &entity::deliveries::Model) -> Result<Value, ApiError> {
+    let content: Value = serde_json::from_str(&m.content)
+        .map_err(|e| ApiError::internal(format!("delivery {} content: {e}", m.id)))?;
+    Ok(json!({
+        "id": m.id, "channel": m.channel, "user_id": m.user_id, "status": m.status,
+        "notification_id": m.notification_id, "rule_id": m.rule_id,
+        "template_code": m.template_code, "template_version": m.template_version,
+        "content": content, "attempts": m.attempts,
+        "next_attempt_at": m.next_attempt_at, "last_error": m.last_error,
+        "provider_message_id": m.provider_message_id, "created_at": m.created_at,
+    }))
+}
+
+/// A dead letter as the API shows it; unreadable metadata shows as null.
+fn dead_letter_json(m: &entity::dead_letters::Model) -> Value {
+    json!({
+        "id": m.id, "event_id": m.event_id, "source": m.source, "reason": m.reason, "payload": m.payload,
+        "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
+        "status": m.status, "created_at": m.created_at, "replayed_at": m.replayed_at,
+    })
+}
+
 /// Publish an event over REST (seed 001 flat JSON or a `StandardMessage` envelope).
 /// A malformed or unprocessable event is answered 422 and also kept as a dead letter.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = Object,
@@ -93,13 +116,13 @@ pub async fn audit(
             .ok_or_else(|| ApiError::not_found("event"))?;
         return Ok(HttpResponse::Ok().json(json!({
             "event_id": path.as_str(), "status": if dl.status == "open" { "dead_lettered" } else { "replayed" },
-            "outcome": {"reason": dl.reason}, "dead_letter": events::dead_letter_json(&dl), "deliveries": [],
+            "outcome": {"reason": dl.reason}, "dead_letter": dead_letter_json(&dl), "deliveries": [],
         })));
     };
     let deliveries = events::deliveries_for_event(&state.db, &ev.event_id).await?;
     let deliveries: Vec<Value> = deliveries
         .iter()
-        .map(events::delivery_json)
+        .map(delivery_json)
         .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(json!({
         "event_id": ev.event_id, "event_type": ev.event_type, "source": ev.source, "status": ev.status,
@@ -127,7 +150,7 @@ pub async fn dead_letters(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = events::dead_letters(&state.db, q.status.as_deref(), limit).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"items": rows.iter().map(events::dead_letter_json).collect::<Vec<_>>()})))
+        .json(json!({"items": rows.iter().map(dead_letter_json).collect::<Vec<_>>()})))
 }
 
 /// Re-run a dead letter after fixing a template or rule.

@@ -26,7 +26,8 @@ async fn read(state: &AppState, user: &UserId) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok().json(doc.to_json()))
 }
 
-/// PUT applies the body to the defaults; PATCH applies it to what is stored.
+/// PUT replaces the document in one upsert; PATCH merges into what is stored,
+/// atomically, so concurrent changes never lose each other's opt-outs.
 async fn write(
     state: &AppState,
     user: &UserId,
@@ -34,14 +35,15 @@ async fn write(
     merge: bool,
 ) -> Result<HttpResponse, ApiError> {
     let patch = PreferencePatch::parse(body)?;
-    let mut doc = if merge {
-        preferences::get(&state.db, user).await?
+    let doc = if merge {
+        preferences::update(&state.db, user, |doc| doc.apply(patch.clone())).await?
     } else {
-        PreferenceDocument::default()
+        let mut doc = PreferenceDocument::default();
+        doc.apply(patch);
+        users::ensure(&state.db, user).await?;
+        preferences::save(&state.db, user, &doc).await?;
+        doc
     };
-    doc.apply(patch);
-    users::ensure(&state.db, user).await?;
-    preferences::save(&state.db, user, &doc).await?;
     Ok(HttpResponse::Ok().json(doc.to_json()))
 }
 

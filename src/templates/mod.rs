@@ -6,9 +6,8 @@
 //! - The loader is synchronous, so the current versions are preloaded from
 //!   the database into one `Environment` that is swapped whenever a template changes.
 
-mod parts;
-
-pub use parts::{TemplateParts, PART_NAMES};
+// The stored shapes live with persistence, which may not depend on the engine.
+pub use crate::persistence::templates::{LoadedTemplate, TemplateParts, PART_NAMES};
 
 use minijinja::{Environment, UndefinedBehavior};
 use std::collections::HashMap;
@@ -72,15 +71,6 @@ pub fn check(parts: &TemplateParts) -> Result<(), TemplateError> {
             })?;
     }
     Ok(())
-}
-
-/// A template version ready to render.
-#[derive(Clone, Debug)]
-pub struct LoadedTemplate {
-    pub code: String,
-    pub locale: String,
-    pub version: i32,
-    pub parts: TemplateParts,
 }
 
 /// The rendered parts of one channel, by part name (`title`, `body`, `html`, …).

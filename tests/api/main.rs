@@ -7,6 +7,7 @@ mod bad_input;
 mod delivery;
 mod events;
 mod feed;
+mod hygiene;
 mod operations;
 mod preferences_and_devices;
 mod send;
