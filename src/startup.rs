@@ -206,6 +206,20 @@ pub struct Application {
     restarts: HashMap<Channel, Recipient<Restart>>,
 }
 
+/// Restarts channel actors by channel.
+#[derive(Clone)]
+pub struct ChannelHandles(HashMap<Channel, Recipient<Restart>>);
+
+impl ChannelHandles {
+    /// Asks a channel's actor to stop; its supervisor starts a fresh one. In-flight
+    /// sends are dropped and come back when their leases run out.
+    pub fn restart(&self, channel: Channel) -> bool {
+        self.0
+            .get(&channel)
+            .is_some_and(|r| r.try_send(Restart).is_ok())
+    }
+}
+
 /// What an embedding program (or a test) adds to the built-in parts.
 #[derive(Default)]
 pub struct Extensions {
@@ -500,12 +514,9 @@ impl Application {
         self.port
     }
 
-    /// Asks a channel's actor to stop; its supervisor starts a fresh one.
-    pub fn restart_channel(&self, channel: Channel) -> bool {
-        self.restarts
-            .get(&channel)
-            .map(|r| r.try_send(Restart).is_ok())
-            .unwrap_or(false)
+    /// A handle that asks channel actors to restart, usable while the server runs.
+    pub fn channels(&self) -> ChannelHandles {
+        ChannelHandles(self.restarts.clone())
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -45,18 +45,6 @@ fn owned_by(user: &UserId) -> sea_orm::Condition {
         .add(n::Column::DeletedAt.is_null())
 }
 
-pub async fn find_by_request(
-    db: &impl ConnectionTrait,
-    user: &UserId,
-    request_id: &str,
-) -> StoreResult<Option<n::Model>> {
-    Ok(n::Entity::find()
-        .filter(n::Column::UserId.eq(user.as_str()))
-        .filter(n::Column::RequestId.eq(request_id))
-        .one(db)
-        .await?)
-}
-
 /// A page of the feed, newest first. `before_seq` is the cursor.
 #[derive(Clone, Debug, Default)]
 pub struct ListQuery {

@@ -3,7 +3,7 @@
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::domain::{Category, Channel, PreferencePatch, UserId};
-use crate::persistence::{deliveries, notifications, preferences};
+use crate::persistence::{deliveries, notifications, preferences, send_requests};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
@@ -70,12 +70,26 @@ pub async fn by_request(
     q: web::Query<ByRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId::parse(q.user_id.clone())?;
-    let n = notifications::find_by_request(&state.db, &user, &q.request_id)
+    let original = send_requests::find(&state.db, &user, &q.request_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("notification"))?;
-    let rows = deliveries::for_notification(&state.db, n.id).await?;
-    let view = notifications::to_view(&n)?;
-    Ok(HttpResponse::Ok().json(json!({"notification": view, "read_at": n.read_at, "items": with_attempts(&state, rows).await?})))
+        .ok_or_else(|| ApiError::not_found("send with that request id"))?;
+    let view = match original.notification_id {
+        Some(id) => notifications::get(&state.db, &user, id).await?,
+        None => None,
+    };
+    let rows = deliveries::for_request(&state.db, &user, &q.request_id).await?;
+    let channels: serde_json::Map<String, Value> = original
+        .outcomes
+        .iter()
+        .map(|(c, o)| (c.as_str().to_string(), json!(o.as_str())))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "notification_id": original.notification_id,
+        "notification": view,
+        "read_at": view.as_ref().and_then(|v| v.read_at),
+        "channels": channels,
+        "items": with_attempts(&state, rows).await?,
+    })))
 }
 
 #[derive(serde::Deserialize)]

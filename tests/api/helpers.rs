@@ -3,7 +3,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use herald::config::Settings;
-use herald::startup::Application;
+use herald::startup::{Application, ChannelHandles, Extensions};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub database_url: String,
     pg_database: Option<String>,
+    #[allow(dead_code)]
+    pub channels: ChannelHandles,
 }
 
 fn require_services() -> bool {
@@ -98,6 +100,15 @@ pub async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
+    spawn_app_extended(backend, tweak, Extensions::default()).await
+}
+
+/// Like `spawn_app_with`, with extra parts (test-only providers).
+pub async fn spawn_app_extended(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+    extensions: Extensions,
+) -> Option<TestApp> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     if std::env::var("HERALD_TEST_LOG").is_ok() {
         herald::telemetry::init("info,herald=debug", herald::config::LogFormat::Pretty);
@@ -127,10 +138,11 @@ pub async fn spawn_app_with(
     settings.http.workers = Some(2);
     settings.static_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
     tweak(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build_with(settings, extensions)
         .await
         .expect("application builds");
     let port = app.port();
+    let channels = app.channels();
     actix_web::rt::spawn(app.run_until_stopped());
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -141,6 +153,7 @@ pub async fn spawn_app_with(
         data_dir,
         database_url,
         pg_database,
+        channels,
     })
 }
 

@@ -13,6 +13,11 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
+        Self::start_slow(std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, but each message is accepted only after `delay` (a slow relay).
+    pub async fn start_slow(delay: std::time::Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let messages = Arc::new(Mutex::new(vec![]));
@@ -38,6 +43,7 @@ impl SmtpServer {
                                 msg.push_str(l.strip_prefix('.').unwrap_or(&l));
                                 msg.push_str("\r\n");
                             }
+                            tokio::time::sleep(delay).await;
                             store.lock().unwrap().push(msg);
                             b"250 queued\r\n"
                         } else if cmd.starts_with("QUIT") {
@@ -82,6 +88,12 @@ pub struct HttpStub {
 
 impl HttpStub {
     pub async fn start(script: Vec<(u16, String)>) -> Self {
+        Self::start_slow(script, std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, but every answer comes after `delay`. The request is
+    /// recorded when it arrives, so a count includes sends still waiting.
+    pub async fn start_slow(script: Vec<(u16, String)>, delay: std::time::Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(vec![]));
@@ -136,6 +148,8 @@ impl HttpStub {
                             .or(script.last())
                             .cloned()
                             .unwrap_or((200, "{}".into()));
+                        let reply = reply.replace("{n}", &n.to_string());
+                        tokio::time::sleep(delay).await;
                         let resp = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}", reply.len());
                         if sock.write_all(resp.as_bytes()).await.is_err() {
                             return;

@@ -212,6 +212,20 @@ pub async fn for_notification(
         .await?)
 }
 
+/// Every delivery a `/send` with this request id produced, for its user.
+pub async fn for_request(
+    db: &impl ConnectionTrait,
+    user: &UserId,
+    request_id: &str,
+) -> StoreResult<Vec<d::Model>> {
+    Ok(d::Entity::find()
+        .filter(d::Column::RequestId.eq(request_id))
+        .filter(d::Column::UserId.eq(user.as_str()))
+        .order_by_asc(d::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
 /// Marks the in-app deliveries of `ids` (the user's own) delivered: a client
 /// acked them. Only `sent` ones move, so an ack never undoes a later status.
 pub async fn mark_in_app_delivered(

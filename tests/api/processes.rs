@@ -1,0 +1,360 @@
+//! Real `herald` processes sharing one database: two nodes drain one outbox
+//! exactly once, and a node killed with sends in flight loses nothing.
+
+use crate::helpers::{postgres_admin_url, Backend};
+use crate::on_both;
+use crate::stubs::SmtpServer;
+use futures_util::{stream, StreamExt};
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN_KEY: &str = "processes-test-admin-key";
+const CONCURRENCY: usize = 32;
+
+/// One database both processes use: a SQLite file, or a fresh PostgreSQL database dropped at the end.
+struct SharedDb {
+    url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl SharedDb {
+    async fn create(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if backend == Backend::Sqlite {
+            let url = format!("sqlite://{}/herald.db", dir.path().display());
+            return Some(Self {
+                url,
+                pg_name: None,
+                _dir: dir,
+            });
+        }
+        let mut opts = sea_orm::ConnectOptions::new(format!("{}/postgres", postgres_admin_url()));
+        opts.connect_timeout(Duration::from_secs(3))
+            .sqlx_logging(false)
+            .max_connections(1);
+        let conn = match sea_orm::Database::connect(opts).await {
+            Ok(c) => c,
+            Err(e)
+                if std::env::var("HERALD_REQUIRE_SERVICES")
+                    .is_ok_and(|v| v == "1" || v == "true") =>
+            {
+                panic!("HERALD_REQUIRE_SERVICES=1 but PostgreSQL is unreachable: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "\n!!! SKIPPED on PostgreSQL: cannot reach {}: {e}\n",
+                    postgres_admin_url()
+                );
+                return None;
+            }
+        };
+        let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("CREATE DATABASE");
+        let _ = conn.close().await;
+        let url = format!("{}/{name}", postgres_admin_url());
+        Some(Self {
+            url,
+            pg_name: Some(name),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for SharedDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let url = format!("{}/postgres", postgres_admin_url());
+        // Drop cannot await: a runtime of its own, on its own thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            rt.expect("runtime").block_on(async move {
+                if let Ok(c) = sea_orm::Database::connect(url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = c.execute_unprepared(&sql).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// A running `herald serve` child; killed (SIGKILL) and reaped on drop, its log shown if the test failed.
+struct Node {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    async fn start(db: &SharedDb, smtp_port: u16, extra: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("herald.log")).expect("log file");
+        let level = std::env::var("HERALD_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+        cmd.current_dir(dir.path())
+            .env("HERALD_BIND", format!("127.0.0.1:{port}"))
+            .env("HERALD_DATABASE_URL", &db.url)
+            .env("HERALD_DATA_DIR", dir.path())
+            .env("HERALD_ADMIN_API_KEY", ADMIN_KEY)
+            .env(
+                "HERALD_JWT_SECRET",
+                "processes-test-jwt-secret-0123456789abcdef",
+            )
+            .env("HERALD_FIRST_RUN_BANNER", "false")
+            .env("HERALD_LOG", level)
+            .env("HERALD_HTTP__WORKERS", "2")
+            .env(
+                "HERALD_STATIC_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/static"),
+            )
+            .env(
+                "HERALD_SMTP_URL",
+                format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
+            )
+            .env("HERALD_DELIVERY_CONCURRENCY", CONCURRENCY.to_string())
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        let mut node = Self {
+            child: cmd.spawn().expect("spawn herald"),
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!(
+                    "herald exited during startup ({status}):\n{}",
+                    node.log_tail()
+                );
+            }
+            let health = client.get(format!("{}/health", node.base)).send().await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                return node;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "herald not healthy in 60 s:\n{}",
+                node.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("herald.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of herald at {} ---\n{}",
+                self.base,
+                self.log_tail()
+            );
+        }
+    }
+}
+
+fn address(i: usize) -> String {
+    format!("user{i:05}@example.com")
+}
+
+/// Creates users `from..to` with distinct emails, and, with `queue`, sends each one email:
+/// spread over `nodes`, at most 32 requests at a time.
+async fn create_and_queue(nodes: &[&Node], from: usize, to: usize, create: bool, queue: bool) {
+    let client = reqwest::Client::new();
+    stream::iter(from..to)
+        .map(|i| {
+            let (client, base) = (client.clone(), nodes[i % nodes.len()].base.clone());
+            async move {
+                let user = format!("user{i:05}");
+                if create {
+                    let res = client.put(format!("{base}/api/v1/users/{user}")).bearer_auth(ADMIN_KEY)
+                        .json(&json!({"email": address(i)})).send().await.expect("PUT user");
+                    assert!(res.status().is_success(), "PUT user {user}: {}", res.status());
+                }
+                if queue {
+                    let body = json!({"user_id": user, "channels": ["email"], "title": format!("hello {i}"), "body": "body"});
+                    let res = client.post(format!("{base}/api/v1/send")).bearer_auth(ADMIN_KEY)
+                        .json(&body).send().await.expect("POST send");
+                    assert_eq!(res.status(), 202, "send to {user}");
+                    let v: Value = res.json().await.expect("send json");
+                    assert_eq!(v["channels"]["email"], "queued", "send to {user}: {v}");
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    let head = raw.split("\r\n\r\n").next()?;
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_start_matches('<').trim_end_matches('>'))
+    })
+}
+
+/// Every Message-ID the sink received, by `To` address.
+fn by_address(smtp: &SmtpServer) -> (usize, HashMap<String, Vec<String>>) {
+    let messages = smtp.messages.lock().expect("messages");
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for raw in messages.iter() {
+        let to = header(raw, "To").unwrap_or_else(|| panic!("no To in {raw}"));
+        let id = header(raw, "Message-ID").unwrap_or_else(|| panic!("no Message-ID in {raw}"));
+        map.entry(to.to_string()).or_default().push(id.to_string());
+    }
+    (messages.len(), map)
+}
+
+/// Polls every 100 ms until `done` holds; false after `secs`.
+async fn poll_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    done()
+}
+
+fn count(smtp: &SmtpServer) -> usize {
+    smtp.messages.lock().expect("messages").len()
+}
+
+async fn two_herald_processes_on_one_database_drain_5000_emails_each_exactly_once(
+    backend: Backend,
+) {
+    const N: usize = 5000;
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let smtp = SmtpServer::start_slow(Duration::from_millis(2)).await;
+    let a = Node::start(&db, smtp.port, &[]).await;
+    let b = Node::start(&db, smtp.port, &[]).await;
+    let started = Instant::now();
+    create_and_queue(&[&a, &b], 0, N, true, true).await;
+    let queued = started.elapsed();
+    let drained = poll_until(180, || count(&smtp) >= N).await;
+    let drain = started.elapsed();
+    assert!(
+        drained,
+        "after 180 s the sink holds {} of {N} emails",
+        count(&smtp)
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await; // late duplicates
+    println!("MEASURED ({backend:?}): two nodes queued {N} emails in {queued:.1?} and the sink held all {N} after {drain:.1?}");
+    let (total, map) = by_address(&smtp);
+    let ids: HashSet<&String> = map.values().flatten().collect();
+    let twice: Vec<_> = map.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
+    assert_eq!(
+        total,
+        N,
+        "{} duplicates, e.g. {twice:?}",
+        total.saturating_sub(N)
+    );
+    assert_eq!(ids.len(), N, "distinct Message-IDs");
+    assert!(twice.is_empty(), "addresses mailed twice: {twice:?}");
+    assert!(
+        (0..N).all(|i| map.contains_key(&address(i))),
+        "every address exactly once"
+    );
+}
+
+async fn a_process_killed_with_2000_emails_in_flight_loses_none_when_restarted(backend: Backend) {
+    const N: usize = 2000;
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let smtp = SmtpServer::start_slow(Duration::from_millis(150)).await;
+    let lease = [("HERALD_DELIVERY_LEASE_SECS", "3")];
+    let mut first = Node::start(&db, smtp.port, &lease).await;
+    create_and_queue(&[&first], 0, N, true, false).await;
+    create_and_queue(&[&first], 0, N, false, true).await;
+    assert!(
+        poll_until(60, || count(&smtp) >= 200).await,
+        "only {} emails in 60 s",
+        count(&smtp)
+    );
+    first.kill();
+    let at_kill = count(&smtp);
+    assert!(
+        at_kill < N,
+        "all {N} were sent before the kill: nothing was in flight"
+    );
+    // Sends the relay had already taken still land after the sender died.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let landed_after = count(&smtp) - at_kill;
+    let _second = Node::start(&db, smtp.port, &lease).await;
+    let all = poll_until(180, || by_address(&smtp).1.len() >= N).await;
+    assert!(
+        all,
+        "after 180 s only {} of {N} addresses got an email",
+        by_address(&smtp).1.len()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (total, map) = by_address(&smtp);
+    let duplicates = total - N;
+    println!(
+        "MEASURED ({backend:?}): kill -9 with {N} emails in flight: {duplicates} duplicates \
+         (sent before the kill: {at_kill}; landed after it: {landed_after}; in flight at the kill: up to {CONCURRENCY})"
+    );
+    assert!(
+        (0..N).all(|i| map.contains_key(&address(i))),
+        "an address got nothing"
+    );
+    assert_eq!(
+        map.len(),
+        N,
+        "unexpected addresses: {:?}",
+        map.keys().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        duplicates <= 2 * CONCURRENCY,
+        "{duplicates} duplicates > 2 x {CONCURRENCY}"
+    );
+    for (to, ids) in &map {
+        assert!(
+            ids.iter().all(|id| id == &ids[0]),
+            "{to} got different Message-IDs: {ids:?}"
+        );
+    }
+    let ids: HashSet<&String> = map.values().flatten().collect();
+    assert_eq!(ids.len(), N, "one Message-ID per delivery");
+}
+
+on_both!(
+    two_herald_processes_on_one_database_drain_5000_emails_each_exactly_once,
+    a_process_killed_with_2000_emails_in_flight_loses_none_when_restarted,
+);
