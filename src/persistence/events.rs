@@ -51,9 +51,11 @@ pub fn user_named_by(body: &[u8]) -> Option<UserId> {
 }
 
 /// Parks an event; the user it names is recorded so erasing them removes it.
+/// `user` is the one a matching rule found; without it the default fields are read.
 pub async fn add_dead_letter(
     db: &impl ConnectionTrait,
     event_id: Option<String>,
+    user: Option<&UserId>,
     source: &str,
     reason: &str,
     payload: &[u8],
@@ -62,7 +64,10 @@ pub async fn add_dead_letter(
     Ok(dl::ActiveModel {
         id: Set(Uuid::now_v7()),
         event_id: Set(event_id),
-        user_id: Set(user_named_by(payload).map(|u| u.as_str().to_string())),
+        user_id: Set(user
+            .cloned()
+            .or_else(|| user_named_by(payload))
+            .map(|u| u.as_str().to_string())),
         source: Set(source.to_string()),
         reason: Set(reason.to_string()),
         payload: Set(String::from_utf8_lossy(payload).into_owned()),

@@ -295,12 +295,28 @@ impl Pipeline {
     ) -> Result<uuid::Uuid, StoreError> {
         tracing::warn!(source, reason, "dead-lettered an event");
         let fallback = metadata.get("routing_key").and_then(Value::as_str);
-        let event_id = Event::normalise(body, fallback).ok().map(|e| e.id);
-        Ok(
-            events::add_dead_letter(&self.db, event_id, source, reason, body, metadata)
-                .await?
-                .id,
+        let event = Event::normalise(body, fallback).ok();
+        // The user a matching rule would notify, so erasing them removes this too.
+        let user = event.as_ref().and_then(|e| {
+            let payload = Value::Object(e.payload.clone());
+            self.catalog
+                .rules()
+                .iter()
+                .filter(|r| r.pattern.matches(&e.event_type))
+                .find_map(|r| user_id_of(r, &payload).ok())
+        });
+        let event_id = event.map(|e| e.id);
+        let parked = events::add_dead_letter(
+            &self.db,
+            event_id,
+            user.as_ref(),
+            source,
+            reason,
+            body,
+            metadata,
         )
+        .await?;
+        Ok(parked.id)
     }
 }
 

@@ -5,6 +5,8 @@
 //! frames published and the outbox woken.
 
 pub mod plan;
+#[cfg(test)]
+mod plan_tests;
 pub mod render;
 mod send;
 

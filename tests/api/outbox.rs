@@ -42,7 +42,12 @@ pub async fn user_with_phone(app: &TestApp, user: &str, number: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
 }
 
 pub async fn sms(app: &TestApp, user: &str, text: &str) -> Value {

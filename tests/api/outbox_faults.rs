@@ -129,8 +129,15 @@ async fn one_endpoints_failures_do_not_defer_another_endpoint(backend: Backend) 
         healthy.recorded().len() == 2
     })
     .await;
-    assert_eq!(breaker(&app, &format!("webhook:{}", ids[1])).await, "closed");
-    assert_eq!(breaker(&app, "webhook").await, "closed", "no channel-wide breaker");
+    assert_eq!(
+        breaker(&app, &format!("webhook:{}", ids[1])).await,
+        "closed"
+    );
+    assert_eq!(
+        breaker(&app, "webhook").await,
+        "closed",
+        "no channel-wide breaker"
+    );
     assert_eq!(failing.recorded().len(), 2, "left alone while open");
 }
 
@@ -221,7 +228,9 @@ async fn a_panicking_provider_is_a_retryable_failure_and_the_channel_keeps_servi
     user_with_phone(&app, "p-user", &phone(31)).await;
     for (text, rid) in [("panic", "boom"), ("fine", "ok")] {
         let res = app
-            .send(json!({"user_id": "p-user", "channels": ["sms"], "body": text, "request_id": rid}))
+            .send(
+                json!({"user_id": "p-user", "channels": ["sms"], "body": text, "request_id": rid}),
+            )
             .await;
         assert_eq!(res.status(), 202);
     }
@@ -237,7 +246,10 @@ async fn a_panicking_provider_is_a_retryable_failure_and_the_channel_keeps_servi
     .await;
     let boom = status_of(&app, "p-user", "boom").await;
     assert_eq!(boom["status"], "pending", "retried later: {boom}");
-    assert_eq!(provider.sent.lock().unwrap().clone(), vec!["fine".to_string()]);
+    assert_eq!(
+        provider.sent.lock().unwrap().clone(),
+        vec!["fine".to_string()]
+    );
 }
 
 async fn a_restarted_channel_actor_gets_its_in_flight_send_back_through_its_lease(
@@ -260,13 +272,19 @@ async fn a_restarted_channel_actor_gets_its_in_flight_send_back_through_its_leas
         provider.calls.load(Ordering::SeqCst) == 1
     })
     .await;
-    assert!(app.channels.restart(Channel::Sms), "the actor was asked to stop");
+    assert!(
+        app.channels.restart(Channel::Sms),
+        "the actor was asked to stop"
+    );
     wait_for("the lease to bring the send back", 15, || async {
         status_of(&app, "r-user", "stuck").await["status"] == "sent"
     })
     .await;
     assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
-    assert_eq!(provider.sent.lock().unwrap().clone(), vec!["block".to_string()]);
+    assert_eq!(
+        provider.sent.lock().unwrap().clone(),
+        vec!["block".to_string()]
+    );
 }
 
 on_both!(

@@ -23,6 +23,7 @@ struct SharedDb {
 
 impl SharedDb {
     async fn create(backend: Backend) -> Option<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         if backend == Backend::Sqlite {
             let url = format!("sqlite://{}/herald.db", dir.path().display());

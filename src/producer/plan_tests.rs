@@ -1,0 +1,183 @@
+//! The decision table, case by case.
+
+use super::plan::{decide, plan, Facts};
+use super::render::Rendered;
+use super::{Content, Intent, ProducerError};
+use crate::domain::{
+    Category, Channel, ChannelOutcome, Contact, DeliveryContent, Email, PhoneNumber,
+    PreferenceDocument, PreferencePatch, Priority, UserId,
+};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+fn intent(channels: &[Channel]) -> Intent {
+    Intent {
+        user: UserId::parse("u1").unwrap(),
+        channels: channels.to_vec(),
+        category: Category::parse("booking").unwrap(),
+        priority: Priority::Normal,
+        content: Content::Plain {
+            title: "Booked".into(),
+            body: "Row B".into(),
+            action_url: None,
+            data: json!({}),
+        },
+        rule_id: None,
+        request_id: Some("r1".into()),
+        email: None,
+        phone: None,
+    }
+}
+
+fn prefs(doc: serde_json::Value) -> PreferenceDocument {
+    let mut p = PreferenceDocument::default();
+    p.apply(PreferencePatch::parse(&doc).unwrap());
+    p
+}
+
+fn facts(p: &PreferenceDocument) -> Facts<'_> {
+    Facts {
+        prefs: p,
+        email: Some(Email::parse("a@example.com").unwrap()),
+        phone: Some(PhoneNumber::parse("+14155550123").unwrap()),
+        push_recent: None,
+        now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+    }
+}
+
+fn plain(c: Channel) -> Result<(Rendered, Option<(String, i32)>), ProducerError> {
+    super::render::render(
+        &crate::templates::TemplateEngine::new(),
+        &intent(&[]).content,
+        c,
+        None,
+    )
+}
+
+#[test]
+fn every_channel_goes_ahead_when_nothing_stops_it_and_all_link_to_the_notification() {
+    let p = PreferenceDocument::default();
+    let all = [Channel::InApp, Channel::Email, Channel::Sms, Channel::Push];
+    let planned = plan(&intent(&all), &facts(&p), plain).unwrap();
+    assert_eq!(planned.outcomes[&Channel::InApp], ChannelOutcome::Accepted);
+    for c in [Channel::Email, Channel::Sms, Channel::Push] {
+        assert_eq!(planned.outcomes[&c], ChannelOutcome::Queued { until: None });
+    }
+    let n = planned.notification.expect("an in-app notification");
+    assert_eq!(n.request_id.as_deref(), Some("r1"));
+    assert_eq!(planned.deliveries.len(), 4, "in-app has a delivery too");
+    assert!(planned.deliveries.iter().all(|d| d.notification == Some(0)));
+    let email = planned
+        .deliveries
+        .iter()
+        .find_map(|d| match &d.content {
+            DeliveryContent::Email(e) => Some(e.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (email.subject.as_str(), email.text.as_str()),
+        ("Booked", "Row B")
+    );
+}
+
+#[test]
+fn preferences_missing_contacts_and_webhooks_from_send_produce_nothing_with_a_reason() {
+    let p =
+        prefs(json!({"channels": {"push": false}, "categories": {"booking": {"email": false}}}));
+    let mut f = facts(&p);
+    f.phone = None;
+    let i = intent(&[
+        Channel::Email,
+        Channel::Sms,
+        Channel::Push,
+        Channel::Webhook,
+    ]);
+    let planned = plan(&i, &f, plain).unwrap();
+    assert_eq!(
+        planned.outcomes[&Channel::Email],
+        ChannelOutcome::Suppressed
+    );
+    assert_eq!(planned.outcomes[&Channel::Push], ChannelOutcome::Suppressed);
+    assert_eq!(
+        planned.outcomes[&Channel::Sms],
+        ChannelOutcome::Skipped {
+            missing: Contact::Phone
+        }
+    );
+    assert_eq!(
+        planned.outcomes[&Channel::Webhook],
+        ChannelOutcome::Unavailable
+    );
+    assert!(planned.notification.is_none() && planned.deliveries.is_empty());
+}
+
+#[test]
+fn quiet_hours_hold_back_devices_but_not_the_feed_and_urgent_messages_bypass_them() {
+    let p = prefs(json!({"quiet_hours": {"start": "11:00", "end": "13:00", "timezone": "UTC"}}));
+    let f = facts(&p);
+    let i = intent(&[Channel::InApp, Channel::Sms]);
+    assert_eq!(decide(Channel::InApp, &i, &f), Ok(None));
+    let held = decide(Channel::Sms, &i, &f).unwrap().expect("held");
+    assert_eq!(held, Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap());
+    let planned = plan(&i, &f, plain).unwrap();
+    let sms = planned
+        .deliveries
+        .iter()
+        .find(|d| matches!(d.content, DeliveryContent::Sms(_)));
+    assert_eq!(sms.unwrap().not_before, held);
+    let urgent = Intent {
+        priority: Priority::Critical,
+        ..i
+    };
+    assert_eq!(decide(Channel::Sms, &urgent, &f), Ok(None));
+}
+
+#[test]
+fn the_push_throttle_drops_push_once_the_hourly_limit_is_reached() {
+    let p = PreferenceDocument::default();
+    let mut f = facts(&p);
+    f.push_recent = Some((3, 3));
+    assert_eq!(
+        decide(Channel::Push, &intent(&[Channel::Push]), &f),
+        Err(ChannelOutcome::Throttled {
+            recent: 3,
+            limit: 3
+        })
+    );
+    f.push_recent = Some((2, 3));
+    assert_eq!(
+        decide(Channel::Push, &intent(&[Channel::Push]), &f),
+        Ok(None)
+    );
+}
+
+#[test]
+fn nothing_is_rendered_for_a_channel_that_does_not_go_ahead() {
+    let p = prefs(json!({"channels": {"email": false}}));
+    let mut asked = vec![];
+    let planned = plan(
+        &intent(&[Channel::Email, Channel::InApp]),
+        &facts(&p),
+        |c| {
+            asked.push(c);
+            plain(c)
+        },
+    )
+    .unwrap();
+    assert_eq!(asked, vec![Channel::InApp]);
+    assert_eq!(
+        planned.outcomes[&Channel::Email],
+        ChannelOutcome::Suppressed
+    );
+}
+
+#[test]
+fn an_empty_sms_text_is_refused_rather_than_queued() {
+    let p = PreferenceDocument::default();
+    let err = plan(&intent(&[Channel::Sms]), &facts(&p), |_| {
+        Ok((Rendered::Sms { text: " ".into() }, None))
+    })
+    .unwrap_err();
+    assert!(matches!(err, ProducerError::Content(_)));
+}
