@@ -3,14 +3,8 @@
 
 use crate::auth::{generate_api_key, Authenticator, JwtKeys};
 use crate::bus::DueSignal;
-use crate::channels::apns;
-use crate::channels::breaker::{Breakers, CircuitBreaker};
-use crate::channels::email::{self, EmailProvider, EmailTransport, UnsubscribeSigner};
-use crate::channels::push::{FcmClient, PushProvider};
-use crate::channels::scheduler::{Lane, Scheduler};
-use crate::channels::sms::{SmsProvider, TwilioConfig};
-use crate::channels::webhook::WebhookProvider;
-use crate::channels::{ChannelActor, ChannelConfig, Dispatch, Provider, Restart, RetryPolicy};
+use crate::channels::email::UnsubscribeSigner;
+use crate::channels::{self, Provider, Restart};
 use crate::config::Settings;
 use crate::domain::Channel;
 use crate::feed::{Feed, FeedCommands};
@@ -44,156 +38,6 @@ fn public_url(settings: &Settings) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind))
-}
-
-/// Builds each configured provider, starts its supervised actor and the scheduler.
-fn start_channels(
-    settings: &Settings,
-    db: &sea_orm::DatabaseConnection,
-    unsubscribe: &UnsubscribeSigner,
-    due: DueSignal,
-    extra: Vec<(Channel, Arc<dyn Provider>)>,
-) -> anyhow::Result<(Breakers, HashMap<Channel, Recipient<Restart>>)> {
-    let breakers = Breakers::new(
-        settings.delivery_breaker_threshold,
-        Duration::from_millis(settings.delivery_breaker_cooldown_ms),
-    );
-    let policy = RetryPolicy {
-        max_attempts: settings.delivery_max_attempts,
-        base: Duration::from_millis(settings.delivery_retry_base_ms),
-        ..RetryPolicy::default()
-    };
-    let from: lettre::message::Mailbox = settings
-        .email_from
-        .parse()
-        .context("HERALD_EMAIL_FROM is not an address")?;
-    let transport = match &settings.smtp_url {
-        Some(url) => EmailTransport::Smtp(
-            email::smtp_transport(url.expose_secret()).map_err(anyhow::Error::msg)?,
-        ),
-        None => {
-            let outbox = settings.data_dir.join("outbox");
-            std::fs::create_dir_all(&outbox)
-                .with_context(|| format!("cannot create {}", outbox.display()))?;
-            tracing::info!(dir = %outbox.display(), "no SMTP configured: emails are written as .eml files");
-            EmailTransport::Files(lettre::AsyncFileTransport::new(outbox))
-        }
-    };
-    let mut email = EmailProvider::new(from, transport, unsubscribe.clone());
-    if let Some(url) = &settings.smtp_fallback_url {
-        let secondary = EmailTransport::Smtp(
-            email::smtp_transport(url.expose_secret()).map_err(anyhow::Error::msg)?,
-        );
-        let breaker = CircuitBreaker::new(
-            settings.delivery_breaker_threshold,
-            Duration::from_millis(settings.delivery_breaker_cooldown_ms),
-        );
-        email = email.with_fallback(secondary, breaker);
-    }
-    let mut providers: Vec<(Channel, Arc<dyn Provider>)> = vec![(Channel::Email, Arc::new(email))];
-    if let (Some(sid), Some(token), Some(sender)) = (
-        &settings.twilio_account_sid,
-        &settings.twilio_auth_token,
-        &settings.twilio_from,
-    ) {
-        let cfg = TwilioConfig {
-            base_url: settings.twilio_base_url.clone(),
-            account_sid: sid.clone(),
-            auth_token: token.clone(),
-            from: sender.clone(),
-        };
-        let http = reqwest::Client::builder()
-            .build()
-            .context("cannot build an HTTP client")?;
-        providers.push((Channel::Sms, Arc::new(SmsProvider::new(cfg, http))));
-    }
-    let http = reqwest::Client::builder()
-        .build()
-        .context("cannot build an HTTP client")?;
-    let fcm = match &settings.fcm_service_account_json {
-        Some(json) => Some(
-            FcmClient::new(&settings.fcm_base_url, json.expose_secret(), http.clone())
-                .map_err(anyhow::Error::msg)?,
-        ),
-        None => None,
-    };
-    let apns = match (
-        &settings.apns_key_pem,
-        &settings.apns_key_id,
-        &settings.apns_team_id,
-        &settings.apns_topic,
-    ) {
-        (Some(pem), Some(key_id), Some(team), Some(topic)) => {
-            let client = apns::client(pem.expose_secret(), key_id, team, settings.apns_sandbox)
-                .map_err(anyhow::Error::msg)?;
-            Some(apns::Apns {
-                sender: Box::new(client),
-                topic: topic.clone(),
-            })
-        }
-        _ => match (
-            &settings.apns_cert_pem,
-            &settings.apns_cert_key_pem,
-            &settings.apns_topic,
-        ) {
-            (Some(cert), Some(key), Some(topic)) => {
-                let client = apns::client_from_certificate(
-                    cert.expose_secret(),
-                    key.expose_secret(),
-                    settings.apns_sandbox,
-                )
-                .map_err(anyhow::Error::msg)?;
-                Some(apns::Apns {
-                    sender: Box::new(client),
-                    topic: topic.clone(),
-                })
-            }
-            _ => None,
-        },
-    };
-    providers.push((
-        Channel::Push,
-        Arc::new(PushProvider::new(db.clone(), fcm, apns)),
-    ));
-    providers.push((
-        Channel::Webhook,
-        Arc::new(WebhookProvider::new(
-            db.clone(),
-            http,
-            settings.webhook_allow_private,
-        )),
-    ));
-    for (channel, provider) in extra {
-        providers.retain(|(c, _)| *c != channel);
-        providers.push((channel, provider));
-    }
-    let lease = Duration::from_secs(settings.delivery_lease_secs.max(1));
-    let mut lanes = vec![];
-    let mut restarts = HashMap::new();
-    for (channel, provider) in providers {
-        let slots = Arc::new(tokio::sync::Semaphore::new(
-            settings.delivery_concurrency.max(1),
-        ));
-        let cfg = ChannelConfig {
-            channel,
-            provider,
-            db: db.clone(),
-            policy: policy.clone(),
-            breakers: breakers.clone(),
-            lease,
-            slots: slots.clone(),
-            due: due.clone(),
-        };
-        let addr = actix::Supervisor::start(move |_| ChannelActor::new(cfg));
-        restarts.insert(channel, addr.clone().recipient::<Restart>());
-        lanes.push(Lane {
-            channel,
-            actor: addr.recipient::<Dispatch>(),
-            slots,
-        });
-    }
-    actix_web::rt::spawn(Scheduler::new(db.clone(), lanes, due, lease).run());
-    Ok((breakers, restarts))
 }
 
 fn pipeline_has_fast(p: &Pipeline) -> bool {
@@ -455,8 +299,9 @@ impl Application {
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
-        let (breakers, restarts) =
-            start_channels(&settings, &db, &unsubscribe, due, extensions.providers)?;
+        let providers = channels::start::providers(&settings, &db, &unsubscribe)?;
+        let channels::start::Channels { breakers, restarts } =
+            channels::start::start(&settings, &db, providers, extensions.providers, due);
         let state = web::Data::new(AppState {
             db,
             feed,

@@ -204,6 +204,43 @@ pub struct Apns {
 }
 
 impl Apns {
+    /// Token auth (`HERALD_APNS_KEY_PEM`, `_KEY_ID`, `_TEAM_ID`) or a certificate
+    /// (`HERALD_APNS_CERT_PEM`, `_CERT_KEY_PEM`), with `HERALD_APNS_TOPIC`; `None` when not configured.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+    ) -> Result<Option<Self>, super::start::SetupError> {
+        use super::start::SetupError;
+        use secrecy::ExposeSecret;
+        let Some(topic) = &settings.apns_topic else {
+            return Ok(None);
+        };
+        let sender: Box<dyn ApnsSender> = match (
+            &settings.apns_key_pem,
+            &settings.apns_key_id,
+            &settings.apns_team_id,
+            &settings.apns_cert_pem,
+            &settings.apns_cert_key_pem,
+        ) {
+            (Some(pem), Some(key_id), Some(team), _, _) => Box::new(
+                client(pem.expose_secret(), key_id, team, settings.apns_sandbox)
+                    .map_err(SetupError)?,
+            ),
+            (_, _, _, Some(cert), Some(key)) => Box::new(
+                client_from_certificate(
+                    cert.expose_secret(),
+                    key.expose_secret(),
+                    settings.apns_sandbox,
+                )
+                .map_err(SetupError)?,
+            ),
+            _ => return Ok(None),
+        };
+        Ok(Some(Self {
+            sender,
+            topic: topic.clone(),
+        }))
+    }
+
     pub async fn send(
         &self,
         token: &str,

@@ -213,6 +213,45 @@ impl EmailProvider {
     }
 }
 
+impl EmailProvider {
+    /// From `HERALD_SMTP_URL`, `HERALD_SMTP_FALLBACK_URL` and `HERALD_EMAIL_FROM`; without
+    /// SMTP, messages are written as `.eml` files under the data directory.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        unsubscribe: &UnsubscribeSigner,
+    ) -> Result<Self, super::start::SetupError> {
+        use super::start::SetupError;
+        use secrecy::ExposeSecret;
+        let from: Mailbox = settings
+            .email_from
+            .parse()
+            .map_err(|e| SetupError(format!("HERALD_EMAIL_FROM is not an address: {e}")))?;
+        let transport = match &settings.smtp_url {
+            Some(url) => {
+                EmailTransport::Smtp(smtp_transport(url.expose_secret()).map_err(SetupError)?)
+            }
+            None => {
+                let outbox = settings.data_dir.join("outbox");
+                std::fs::create_dir_all(&outbox)
+                    .map_err(|e| SetupError(format!("cannot create {}: {e}", outbox.display())))?;
+                tracing::info!(dir = %outbox.display(), "no SMTP configured: emails are written as .eml files");
+                EmailTransport::Files(AsyncFileTransport::new(outbox))
+            }
+        };
+        let mut email = Self::new(from, transport, unsubscribe.clone());
+        if let Some(url) = &settings.smtp_fallback_url {
+            let secondary =
+                EmailTransport::Smtp(smtp_transport(url.expose_secret()).map_err(SetupError)?);
+            let breaker = CircuitBreaker::new(
+                settings.delivery_breaker_threshold,
+                std::time::Duration::from_millis(settings.delivery_breaker_cooldown_ms),
+            );
+            email = email.with_fallback(secondary, breaker);
+        }
+        Ok(email)
+    }
+}
+
 async fn deliver(transport: &EmailTransport, message: Message) -> Result<(), ProviderError> {
     match transport {
         EmailTransport::Smtp(t) => {

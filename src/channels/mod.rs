@@ -15,6 +15,7 @@ mod retry;
 pub mod scheduler;
 pub mod sms;
 pub mod sns;
+pub mod start;
 pub mod webhook;
 
 pub use actor::{ChannelActor, ChannelConfig, Dispatch, Restart};

@@ -204,6 +204,27 @@ impl PushProvider {
         Self { db, fcm, apns }
     }
 
+    /// From `HERALD_FCM_*` and `HERALD_APNS_*`; either, both or neither may be configured.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        db: &DatabaseConnection,
+    ) -> Result<Self, super::start::SetupError> {
+        use secrecy::ExposeSecret;
+        let fcm = match &settings.fcm_service_account_json {
+            Some(json) => Some(
+                FcmClient::new(
+                    &settings.fcm_base_url,
+                    json.expose_secret(),
+                    super::start::http_client()?,
+                )
+                .map_err(super::start::SetupError)?,
+            ),
+            None => None,
+        };
+        let apns = super::apns::Apns::from_settings(settings)?;
+        Ok(Self::new(db.clone(), fcm, apns))
+    }
+
     async fn deliver(&self, delivery: &Delivery) -> Result<Sent, ProviderError> {
         let DeliveryContent::Push(push) = &delivery.content else {
             return Err(ProviderError::Unsendable(format!(

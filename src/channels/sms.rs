@@ -77,6 +77,26 @@ impl SmsProvider {
     pub fn new(cfg: TwilioConfig, http: reqwest::Client) -> Self {
         Self { cfg, http }
     }
+
+    /// From `HERALD_TWILIO_*`; `None` when SMS is not configured.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+    ) -> Result<Option<Self>, super::start::SetupError> {
+        let (Some(sid), Some(token), Some(sender)) = (
+            &settings.twilio_account_sid,
+            &settings.twilio_auth_token,
+            &settings.twilio_from,
+        ) else {
+            return Ok(None);
+        };
+        let cfg = TwilioConfig {
+            base_url: settings.twilio_base_url.clone(),
+            account_sid: sid.clone(),
+            auth_token: token.clone(),
+            from: sender.clone(),
+        };
+        Ok(Some(Self::new(cfg, super::start::http_client()?)))
+    }
 }
 
 impl Provider for SmsProvider {

@@ -107,6 +107,18 @@ impl WebhookProvider {
         }
     }
 
+    /// From `HERALD_WEBHOOK_ALLOW_PRIVATE`.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        db: &DatabaseConnection,
+    ) -> Result<Self, super::start::SetupError> {
+        Ok(Self::new(
+            db.clone(),
+            super::start::http_client()?,
+            settings.webhook_allow_private,
+        ))
+    }
+
     async fn deliver(&self, delivery: &Delivery) -> Result<Sent, ProviderError> {
         let DeliveryContent::Webhook(content) = &delivery.content else {
             return Err(ProviderError::Unsendable(format!(

@@ -65,8 +65,53 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(32).min_connections(2);
     }
     let db = Database::connect(opts).await?;
-    migration::Migrator::up(&db, None).await?;
+    migrate(&db, &url).await?;
     Ok(db)
+}
+
+/// Tries of the migrations when another process applies them at the same moment.
+const MIGRATION_TRIES: u32 = 10;
+/// The PostgreSQL advisory lock key that serialises migrations between nodes.
+const MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
+
+/// Applies pending migrations. Several nodes may start together on one
+/// database: on PostgreSQL they queue on an advisory lock held by a
+/// connection of its own; on SQLite a node that loses the race (a table or
+/// index the other just made) tries again and finds the migration applied.
+async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    let lock = if db.get_database_backend() == DbBackend::Postgres {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5));
+        let lock = Database::connect(opts).await?;
+        lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await?;
+        Some(lock)
+    } else {
+        None
+    };
+    let mut tries = 0;
+    let result = loop {
+        tries += 1;
+        match migration::Migrator::up(db, None).await {
+            Ok(()) => break Ok(()),
+            Err(e) if tries < MIGRATION_TRIES => {
+                tracing::warn!(error = %e, tries, "migrations failed; another node may be applying them");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))).await;
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    if let Some(lock) = lock {
+        let _ = lock
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await;
+        let _ = lock.close().await;
+    }
+    result
 }
 
 /// Creates the directory a SQLite file lives in, so first run needs nothing.

@@ -3,6 +3,7 @@
 //! plans and commits the event's unit (its guard row included) and publishes.
 
 mod catalog;
+mod dead_letters;
 pub mod fast;
 mod recipient;
 
@@ -10,7 +11,7 @@ pub use catalog::{Catalog, RELOAD_INTERVAL};
 
 use crate::domain::{Event, EventError, WebhookContent};
 use crate::persistence::writer::{EventRecord, Guard, NewDelivery, Unit};
-use crate::persistence::{events, StoreError};
+use crate::persistence::StoreError;
 use crate::producer::plan::audit_channels;
 use crate::producer::{Committed, Content, Intent, Producer, ProducerError};
 use crate::stats::Stats;
@@ -283,40 +284,6 @@ impl Pipeline {
             outcome,
         }));
         Ok((unit, status))
-    }
-
-    /// Parks a message that cannot be processed, with its reason.
-    pub async fn dead_letter(
-        &self,
-        source: &str,
-        reason: &str,
-        body: &[u8],
-        metadata: Value,
-    ) -> Result<uuid::Uuid, StoreError> {
-        tracing::warn!(source, reason, "dead-lettered an event");
-        let fallback = metadata.get("routing_key").and_then(Value::as_str);
-        let event = Event::normalise(body, fallback).ok();
-        // The user a matching rule would notify, so erasing them removes this too.
-        let user = event.as_ref().and_then(|e| {
-            let payload = Value::Object(e.payload.clone());
-            self.catalog
-                .rules()
-                .iter()
-                .filter(|r| r.pattern.matches(&e.event_type))
-                .find_map(|r| user_id_of(r, &payload).ok())
-        });
-        let event_id = event.map(|e| e.id);
-        let parked = events::add_dead_letter(
-            &self.db,
-            event_id,
-            user.as_ref(),
-            source,
-            reason,
-            body,
-            metadata,
-        )
-        .await?;
-        Ok(parked.id)
     }
 }
 

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const ADMIN_KEY: &str = "processes-test-admin-key";
 const CONCURRENCY: usize = 32;
+/// Ends every body: the stand-in also stores a message whose sender died mid-DATA
+/// (a real relay discards it), and only a complete message carries this.
+const END: &str = "end-of-message";
 
 /// One database both processes use: a SQLite file, or a fresh PostgreSQL database dropped at the end.
 struct SharedDb {
@@ -188,33 +191,64 @@ fn address(i: usize) -> String {
     format!("user{i:05}@example.com")
 }
 
-/// Creates users `from..to` with distinct emails, and, with `queue`, sends each one email:
-/// spread over `nodes`, at most 32 requests at a time.
-async fn create_and_queue(nodes: &[&Node], from: usize, to: usize, create: bool, queue: bool) {
+/// Runs `call(client, node address, i)` for each `i` in `0..n`, spread over `nodes`, 32 at a time.
+async fn fan_out<F, Fut>(nodes: &[&Node], n: usize, call: F)
+where
+    F: Fn(reqwest::Client, String, usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let client = reqwest::Client::new();
-    stream::iter(from..to)
-        .map(|i| {
-            let (client, base) = (client.clone(), nodes[i % nodes.len()].base.clone());
-            async move {
-                let user = format!("user{i:05}");
-                if create {
-                    let res = client.put(format!("{base}/api/v1/users/{user}")).bearer_auth(ADMIN_KEY)
-                        .json(&json!({"email": address(i)})).send().await.expect("PUT user");
-                    assert!(res.status().is_success(), "PUT user {user}: {}", res.status());
-                }
-                if queue {
-                    let body = json!({"user_id": user, "channels": ["email"], "title": format!("hello {i}"), "body": "body"});
-                    let res = client.post(format!("{base}/api/v1/send")).bearer_auth(ADMIN_KEY)
-                        .json(&body).send().await.expect("POST send");
-                    assert_eq!(res.status(), 202, "send to {user}");
-                    let v: Value = res.json().await.expect("send json");
-                    assert_eq!(v["channels"]["email"], "queued", "send to {user}: {v}");
-                }
-            }
-        })
+    stream::iter(0..n)
+        .map(|i| call(client.clone(), nodes[i % nodes.len()].base.clone(), i))
         .buffer_unordered(32)
         .collect::<Vec<()>>()
         .await;
+}
+
+/// Sends `req`, trying again when the connection drops before an answer (a
+/// pooled keep-alive connection the server closed). Only idempotent requests
+/// come here: PUTs, and sends that carry a request id.
+async fn retrying(req: reqwest::RequestBuilder) -> reqwest::Response {
+    let mut last = None;
+    for _ in 0..3 {
+        let Some(attempt) = req.try_clone() else {
+            break;
+        };
+        match attempt.send().await {
+            Ok(res) => return res,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("request failed three times: {last:?}")
+}
+
+async fn create_user(client: reqwest::Client, base: String, i: usize) {
+    let res = retrying(
+        client
+            .put(format!("{base}/api/v1/users/user{i:05}"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({ "email": address(i) })),
+    )
+    .await;
+    assert!(res.status().is_success(), "PUT user {i}: {}", res.status());
+}
+
+async fn queue_email(client: reqwest::Client, base: String, i: usize) {
+    let (user, body) = (format!("user{i:05}"), format!("for user {i}\n{END}"));
+    let res = retrying(
+        client
+            .post(format!("{base}/api/v1/send"))
+            .bearer_auth(ADMIN_KEY)
+            .json(
+                &json!({"user_id": user, "channels": ["email"], "title": "hello", "body": body,
+                          "request_id": format!("mail-{i}")}),
+            ),
+    )
+    .await;
+    assert_eq!(res.status(), 202, "send to {user}");
+    let v: Value = res.json().await.expect("send json");
+    assert_eq!(v["channels"]["email"], "queued", "send to {user}: {v}");
 }
 
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
@@ -226,16 +260,22 @@ fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Every Message-ID the sink received, by `To` address.
-fn by_address(smtp: &SmtpServer) -> (usize, HashMap<String, Vec<String>>) {
+/// Every complete message's Message-ID, by `To` address; and how many were cut off mid-DATA.
+fn by_address(smtp: &SmtpServer) -> (usize, usize, HashMap<String, Vec<String>>) {
     let messages = smtp.messages.lock().expect("messages");
+    let (mut complete, mut cut) = (0, 0);
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for raw in messages.iter() {
+        if !raw.contains(END) {
+            cut += 1;
+            continue;
+        }
+        complete += 1;
         let to = header(raw, "To").unwrap_or_else(|| panic!("no To in {raw}"));
         let id = header(raw, "Message-ID").unwrap_or_else(|| panic!("no Message-ID in {raw}"));
         map.entry(to.to_string()).or_default().push(id.to_string());
     }
-    (messages.len(), map)
+    (complete, cut, map)
 }
 
 /// Polls every 100 ms until `done` holds; false after `secs`.
@@ -262,10 +302,17 @@ async fn two_herald_processes_on_one_database_drain_5000_emails_each_exactly_onc
         return;
     };
     let smtp = SmtpServer::start_slow(Duration::from_millis(2)).await;
-    let a = Node::start(&db, smtp.port, &[]).await;
-    let b = Node::start(&db, smtp.port, &[]).await;
+    // Both start at once on the fresh database: their migrations must not race.
+    let (a, b) = tokio::join!(
+        Node::start(&db, smtp.port, &[]),
+        Node::start(&db, smtp.port, &[])
+    );
     let started = Instant::now();
-    create_and_queue(&[&a, &b], 0, N, true, true).await;
+    fan_out(&[&a, &b], N, |client, base, i| async move {
+        create_user(client.clone(), base.clone(), i).await;
+        queue_email(client, base, i).await;
+    })
+    .await;
     let queued = started.elapsed();
     let drained = poll_until(180, || count(&smtp) >= N).await;
     let drain = started.elapsed();
@@ -276,7 +323,8 @@ async fn two_herald_processes_on_one_database_drain_5000_emails_each_exactly_onc
     );
     tokio::time::sleep(Duration::from_secs(2)).await; // late duplicates
     println!("MEASURED ({backend:?}): two nodes queued {N} emails in {queued:.1?} and the sink held all {N} after {drain:.1?}");
-    let (total, map) = by_address(&smtp);
+    let (total, cut, map) = by_address(&smtp);
+    assert_eq!(cut, 0, "messages cut off mid-DATA without any kill");
     let ids: HashSet<&String> = map.values().flatten().collect();
     let twice: Vec<_> = map.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
     assert_eq!(
@@ -301,35 +349,37 @@ async fn a_process_killed_with_2000_emails_in_flight_loses_none_when_restarted(b
     let smtp = SmtpServer::start_slow(Duration::from_millis(150)).await;
     let lease = [("HERALD_DELIVERY_LEASE_SECS", "3")];
     let mut first = Node::start(&db, smtp.port, &lease).await;
-    create_and_queue(&[&first], 0, N, true, false).await;
-    create_and_queue(&[&first], 0, N, false, true).await;
+    fan_out(&[&first], N, create_user).await;
+    fan_out(&[&first], N, queue_email).await;
     assert!(
         poll_until(60, || count(&smtp) >= 200).await,
         "only {} emails in 60 s",
         count(&smtp)
     );
     first.kill();
-    let at_kill = count(&smtp);
+    let (at_kill, _, _) = by_address(&smtp);
     assert!(
         at_kill < N,
         "all {N} were sent before the kill: nothing was in flight"
     );
     // Sends the relay had already taken still land after the sender died.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let landed_after = count(&smtp) - at_kill;
+    let (complete, cut_off, _) = by_address(&smtp);
+    let landed_after = complete - at_kill;
     let _second = Node::start(&db, smtp.port, &lease).await;
-    let all = poll_until(180, || by_address(&smtp).1.len() >= N).await;
+    let all = poll_until(180, || by_address(&smtp).2.len() >= N).await;
     assert!(
         all,
         "after 180 s only {} of {N} addresses got an email",
-        by_address(&smtp).1.len()
+        by_address(&smtp).2.len()
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (total, map) = by_address(&smtp);
+    let (total, cut, map) = by_address(&smtp);
     let duplicates = total - N;
     println!(
         "MEASURED ({backend:?}): kill -9 with {N} emails in flight: {duplicates} duplicates \
-         (sent before the kill: {at_kill}; landed after it: {landed_after}; in flight at the kill: up to {CONCURRENCY})"
+         (sent before the kill: {at_kill}; landed after it: {landed_after}, \
+         plus {cut_off} cut off mid-DATA ({cut} in all, not counted); in flight at the kill: up to {CONCURRENCY})"
     );
     assert!(
         (0..N).all(|i| map.contains_key(&address(i))),
