@@ -84,8 +84,28 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
     let dead_letters_erase = dead_letters::Entity::delete_many()
         .filter(dead_letters::Column::UserId.eq("u"))
         .build(pg);
+    // The scheduler's claim, as `persistence::deliveries::claim` writes it for one channel.
+    let claim = Statement::from_sql_and_values(
+        pg,
+        "SELECT id FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+         AND channel = $2 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+        [Utc::now().into(), "sms".into(), 32i64.into()],
+    );
+    let by_request = deliveries::Entity::find()
+        .filter(C::RequestId.eq("r-1"))
+        .filter(C::UserId.eq("u"))
+        .build(pg);
+    let webhook_log = deliveries::Entity::find()
+        .filter(C::EndpointId.eq(ids[0]))
+        .build(pg);
+    let send_guard =
+        entity::send_requests::Entity::find_by_id(("u".to_string(), "r-1".to_string())).build(pg);
     let mut seq_scans = vec![];
     for (name, query) in [
+        ("scheduler claim", claim),
+        ("status by request id", by_request),
+        ("webhook endpoint log", webhook_log),
+        ("/send idempotency guard", send_guard),
         ("SDK ack", ack),
         ("provider callback", callback),
         ("push throttle", throttle),
