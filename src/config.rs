@@ -105,6 +105,8 @@ pub struct Settings {
     /// How long a claim holds a delivery; renewed while its send is in flight.
     /// After a crash, an in-flight send is retried once this runs out.
     pub delivery_lease_secs: u64,
+    /// The longest one provider call may take; beyond it the attempt is a retryable failure.
+    pub delivery_send_timeout_secs: u64,
     /// SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
     pub sendgrid_webhook_public_key: Option<String>,
     /// Comma-separated URL prefixes SNS certificates may be fetched from, e.g. `https://sns.eu-west-1.amazonaws.com/`.
@@ -203,6 +205,7 @@ impl Settings {
             .set_default("delivery_breaker_threshold", 5)?
             .set_default("delivery_breaker_cooldown_ms", 30_000)?
             .set_default("delivery_lease_secs", 30)?
+            .set_default("delivery_send_timeout_secs", 60)?
             .build()?
             .try_deserialize()?;
         s.check()?;

@@ -20,8 +20,10 @@ pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// statement never holds the SQLite write lock (or PostgreSQL row locks) long.
 const BATCH: u64 = 1_000;
 
-/// Statuses a delivery never leaves on its own, so its row is only history.
-pub const FINISHED: [&str; 3] = ["delivered", "dead", "suppressed"];
+/// Statuses past their send (everything but `pending` and `sending`): the row is history.
+pub fn finished() -> Vec<&'static str> {
+    crate::domain::DeliveryStatus::settled()
+}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -74,7 +76,7 @@ impl Retention {
             let ids: Vec<Uuid> = deliveries::Entity::find()
                 .select_only()
                 .column(deliveries::Column::Id)
-                .filter(deliveries::Column::Status.is_in(FINISHED))
+                .filter(deliveries::Column::Status.is_in(finished()))
                 .filter(deliveries::Column::UpdatedAt.lt(cutoff))
                 .limit(BATCH)
                 .into_tuple()
@@ -113,7 +115,7 @@ impl Retention {
         // (a late provider callback), and then it is no longer history.
         let deliveries = deliveries::Entity::delete_many()
             .filter(deliveries::Column::Id.is_in(ids.iter().copied()))
-            .filter(deliveries::Column::Status.is_in(FINISHED))
+            .filter(deliveries::Column::Status.is_in(finished()))
             .filter(deliveries::Column::UpdatedAt.lt(cutoff))
             .exec(&txn)
             .await?

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::domain::Channel;
 use crate::feed::{Feed, FeedCommands};
 use crate::persistence::recipients::RecipientLoader;
-use crate::persistence::writer::{writer_count, NotificationWriter};
+use crate::persistence::writer::NotificationWriter;
 use crate::persistence::{self, api_keys};
 use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
@@ -43,6 +43,9 @@ fn public_url(settings: &Settings) -> String {
 fn pipeline_has_fast(p: &Pipeline) -> bool {
     p.has_fast_path()
 }
+
+/// Batched recipient lookups in flight at once.
+const RECIPIENT_LOADERS: usize = 4;
 
 pub struct Application {
     port: u16,
@@ -232,7 +235,9 @@ impl Application {
             },
             None => None,
         };
-        let (recipients, loaders) = RecipientLoader::new(db.clone(), writer_count(&db));
+        // Reads run concurrently on both databases (SQLite in WAL mode), so several
+        // lookup loops keep a batch from waiting behind the one in flight.
+        let (recipients, loaders) = RecipientLoader::new(db.clone(), RECIPIENT_LOADERS);
         for task in loaders {
             actix_web::rt::spawn(task.run());
         }

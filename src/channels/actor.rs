@@ -44,6 +44,8 @@ pub struct ChannelConfig {
     pub breakers: Breakers,
     /// How long a claim holds; renewed every third of it while a send runs.
     pub lease: Duration,
+    /// The longest one provider call may take before it counts as a retryable failure.
+    pub send_timeout: Duration,
     /// The slots the scheduler claims against; freeing one on a full channel wakes it.
     pub slots: Arc<Semaphore>,
     pub due: DueSignal,
@@ -91,7 +93,15 @@ impl Handler<Dispatch> for ChannelActor {
         let cfg = self.cfg.clone();
         ctx.spawn(
             async move {
-                run(&cfg, delivery).await;
+                // Nothing in one delivery's handling may take the actor down with it.
+                let id = delivery.id;
+                if AssertUnwindSafe(run(&cfg, delivery))
+                    .catch_unwind()
+                    .await
+                    .is_err()
+                {
+                    tracing::error!(delivery = %id, "delivery handling panicked; its lease will bring it back");
+                }
                 let was_full = cfg.slots.available_permits() == 0;
                 drop(slot);
                 if was_full {
@@ -121,7 +131,7 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
         Ok(t) => t,
         Err(wait) => {
             // The provider is down: defer without spending an attempt.
-            let at = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            let at = chrono::Utc::now() + lease_span(wait);
             let reason = format!("{key} circuit open");
             return record(db, &delivery, &Settle::Deferred { reason, at }, 0).await;
         }
@@ -161,12 +171,21 @@ async fn send_renewing(
     tokio::pin!(send);
     let every = (cfg.lease / 3).max(Duration::from_millis(100));
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let deadline = tokio::time::sleep(cfg.send_timeout);
+    tokio::pin!(deadline);
     let outcome = loop {
         tokio::select! {
             r = &mut send => break r,
+            _ = &mut deadline => {
+                // The provider may still have taken it: a retry can duplicate, with the same ids.
+                break Ok(Err(ProviderError::Retryable {
+                    reason: format!("no answer within {} s", cfg.send_timeout.as_secs()),
+                    retry_after: None,
+                }));
+            }
             _ = renew.tick() => {
                 let Some(lease) = delivery.lease else { continue };
-                let until = chrono::Utc::now() + chrono::Duration::from_std(cfg.lease).unwrap_or_default();
+                let until = chrono::Utc::now() + lease_span(cfg.lease);
                 match deliveries::renew(&cfg.db, delivery.id, lease.token, until).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!(delivery = %delivery.id, "lease lost while sending; the outcome will be refused"),
@@ -186,15 +205,29 @@ async fn send_renewing(
     })
 }
 
+/// Tries at recording an outcome: a settle that never lands means the lease runs
+/// out and a send the provider accepted goes out again.
+const SETTLE_TRIES: u32 = 4;
+
+fn lease_span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(30))
+}
+
 async fn record(db: &DatabaseConnection, delivery: &Delivery, outcome: &Settle, latency: i64) {
-    match deliveries::settle(db, delivery, outcome, latency).await {
-        Ok(Settled::Applied) => {}
-        Ok(Settled::Stale) => {
-            tracing::warn!(delivery = %delivery.id, "refused a stale sender's outcome: its lease was taken over")
-        }
-        // The lease will run out and the delivery will be tried again.
-        Err(e) => {
-            tracing::error!(delivery = %delivery.id, error = %e, "could not record a send outcome")
+    for attempt in 1..=SETTLE_TRIES {
+        match deliveries::settle(db, delivery, outcome, latency).await {
+            Ok(Settled::Applied) => return,
+            Ok(Settled::Stale) => {
+                return tracing::warn!(delivery = %delivery.id, "refused a stale sender's outcome: its lease was taken over");
+            }
+            Err(e) if attempt < SETTLE_TRIES => {
+                tracing::warn!(delivery = %delivery.id, error = %e, attempt, "could not record a send outcome; trying again");
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+            }
+            // The lease will run out and the delivery will be tried again.
+            Err(e) => {
+                tracing::error!(delivery = %delivery.id, error = %e, "could not record a send outcome")
+            }
         }
     }
 }

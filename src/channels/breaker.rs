@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How long a send waits while another send is probing.
+const PROBE_WAIT: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Closed,
@@ -78,7 +81,8 @@ impl CircuitBreaker {
                 Ok(self.ticket(true))
             }
             State::Open { until } => Err(until.saturating_duration_since(Instant::now())),
-            State::HalfOpen => Err(self.cooldown),
+            // A probe is out; its answer comes soon, so look again shortly.
+            State::HalfOpen => Err(self.cooldown.min(PROBE_WAIT)),
         }
     }
 

@@ -276,10 +276,15 @@ impl PushProvider {
                 Ok(id) => sent.push(id),
                 Err(ProviderError::InvalidToken(reason)) => {
                     // A dead token never comes back: stop sending to it.
-                    devices::deactivate(&self.db, &dev.token)
-                        .await
-                        .map_err(store)?;
-                    tracing::info!(device = %dev.id, reason, "deactivated a device with a dead push token");
+                    // Failing here would resend to the devices that already got it.
+                    match devices::deactivate(&self.db, &dev.token).await {
+                        Ok(_) => {
+                            tracing::info!(device = %dev.id, reason, "deactivated a device with a dead push token")
+                        }
+                        Err(e) => {
+                            tracing::warn!(device = %dev.id, error = %e, "could not deactivate a dead push token")
+                        }
+                    }
                     errors.push(format!("{}: invalid token", dev.platform));
                 }
                 Err(e @ ProviderError::Retryable { .. }) => retry = Some(e),

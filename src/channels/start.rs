@@ -89,6 +89,7 @@ pub fn start(
             policy: policy.clone(),
             breakers: breakers.clone(),
             lease,
+            send_timeout: Duration::from_secs(settings.delivery_send_timeout_secs.max(1)),
             slots: slots.clone(),
             due: due.clone(),
         };

@@ -186,16 +186,23 @@ impl WebhookProvider {
                 }
             }
         };
+        // The endpoint's own bookkeeping must not change what the send came to:
+        // turning a 2xx into a retry would post it again.
         match &outcome {
-            Ok(_) => webhooks::record_success(&self.db, endpoint_id)
-                .await
-                .map_err(store)?,
-            Err(e) => {
-                if webhooks::record_failure(&self.db, endpoint_id, &e.to_string())
-                    .await
-                    .map_err(store)?
-                {
-                    tracing::warn!(endpoint = %endpoint_id, "webhook endpoint disabled after repeated failures");
+            Ok(_) => {
+                if let Err(e) = webhooks::record_success(&self.db, endpoint_id).await {
+                    tracing::warn!(endpoint = %endpoint_id, error = %e, "could not record a webhook success");
+                }
+            }
+            Err(failure) => {
+                match webhooks::record_failure(&self.db, endpoint_id, &failure.to_string()).await {
+                    Ok(true) => {
+                        tracing::warn!(endpoint = %endpoint_id, "webhook endpoint disabled after repeated failures")
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(endpoint = %endpoint_id, error = %e, "could not record a webhook failure")
+                    }
                 }
             }
         }

@@ -101,9 +101,31 @@ impl DeliveryStatus {
         }
     }
 
-    /// Statuses nothing will change again (retention may prune them).
+    /// Statuses nothing will change again.
     pub fn is_final(&self) -> bool {
         Self::ALL.iter().all(|s| !self.can_move_to(*s))
+    }
+
+    /// Past its send: only a provider's report can still change it. Retention
+    /// prunes these once they are old; `pending` and `sending` are never pruned.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, Self::Pending | Self::Sending)
+    }
+
+    /// The stored names of every settled status.
+    pub fn settled() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(Self::is_settled)
+            .map(|s| s.as_str())
+            .collect()
+    }
+
+    /// Whether a provider's report may move a delivery from `self` to `next`:
+    /// only up the confirmations, or to bounced/failed once the provider had it.
+    /// A report never touches a row that is still pending or being sent.
+    pub fn can_confirm(&self, next: DeliveryStatus) -> bool {
+        self.confirmation_rank().is_some() && self.can_move_to(next)
     }
 }
 
@@ -222,7 +244,31 @@ mod tests {
     }
 
     #[test]
-    fn final_statuses_are_the_ones_retention_may_prune() {
+    fn reports_only_confirm_what_the_provider_already_had() {
+        assert!(Sent.can_confirm(Delivered));
+        assert!(
+            !Sending.can_confirm(Sent),
+            "the sender's settle decides that"
+        );
+        assert!(!Pending.can_confirm(Dead));
+        assert!(!Delivered.can_confirm(Sent));
+        assert_eq!(
+            DeliveryStatus::settled(),
+            vec![
+                "sent",
+                "delivered",
+                "opened",
+                "clicked",
+                "bounced",
+                "failed",
+                "dead",
+                "suppressed"
+            ]
+        );
+    }
+
+    #[test]
+    fn final_statuses_are_the_ones_nothing_changes() {
         let finals: Vec<_> = DeliveryStatus::ALL
             .into_iter()
             .filter(|s| s.is_final())

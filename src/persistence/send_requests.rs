@@ -57,6 +57,7 @@ pub async fn existing(
         .collect())
 }
 
-pub(crate) fn outcomes_text(outcomes: &BTreeMap<Channel, ChannelOutcome>) -> String {
-    serde_json::to_string(outcomes).unwrap_or_else(|_| "{}".into())
+pub(crate) fn outcomes_text(outcomes: &BTreeMap<Channel, ChannelOutcome>) -> StoreResult<String> {
+    serde_json::to_string(outcomes)
+        .map_err(|e| StoreError::Corrupt(format!("send_requests.outcomes: {e}")))
 }

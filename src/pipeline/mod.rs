@@ -9,10 +9,10 @@ mod recipient;
 
 pub use catalog::{Catalog, RELOAD_INTERVAL};
 
-use crate::domain::{Event, EventError, WebhookContent};
-use crate::persistence::writer::{EventRecord, Guard, NewDelivery, Unit};
+use crate::domain::{Event, EventError};
+use crate::persistence::writer::{EventRecord, Guard, Unit};
 use crate::persistence::StoreError;
-use crate::producer::plan::audit_channels;
+use crate::producer::plan::{audit_channels, webhook_deliveries};
 use crate::producer::{Committed, Content, Intent, Producer, ProducerError};
 use crate::stats::Stats;
 use crate::templates::TemplateEngine;
@@ -239,23 +239,13 @@ impl Pipeline {
         }
         let endpoints = self.catalog.endpoints_for(&event.event_type);
         let payload_body = webhook_body.unwrap_or_else(|| payload.clone());
-        for endpoint in &endpoints {
-            let body = json!({"type": event.event_type, "timestamp": chrono::Utc::now(), "data": payload_body});
-            unit.deliveries.push(NewDelivery {
-                user: None,
-                content: crate::domain::DeliveryContent::Webhook(WebhookContent {
-                    endpoint: *endpoint,
-                    event_id: Some(event.id.clone()),
-                    payload: body,
-                }),
-                category: crate::domain::Category::default_category(),
-                priority: crate::domain::Priority::Normal,
-                template: None,
-                rule_id: None,
-                notification: None,
-                not_before: chrono::Utc::now(),
-            });
-        }
+        unit.deliveries.extend(webhook_deliveries(
+            &endpoints,
+            Some(&event.id),
+            &event.event_type,
+            &payload_body,
+            chrono::Utc::now(),
+        ));
         if !endpoints.is_empty() {
             audit.push(json!({"webhooks": endpoints}));
         }

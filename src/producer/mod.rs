@@ -130,7 +130,7 @@ impl Producer {
                 };
                 Some(users::create_if_missing(&self.deps.db, &intent.user, profile).await?)
             }
-            // The commit creates a bare user row when it writes anything for them.
+            // The commit creates a bare user row for anyone it writes anything for.
             None => None,
         };
         let stored = |f: fn(&entity::users::Model) -> Option<String>| user.as_ref().and_then(f);

@@ -6,7 +6,7 @@ use super::render::Rendered;
 use super::{Content, Intent, ProducerError};
 use crate::domain::{
     Channel, ChannelOutcome, Contact, DeliveryContent, Email, EmailContent, NewNotification,
-    PhoneNumber, PreferenceDocument, PushContent, SmsContent,
+    PhoneNumber, PreferenceDocument, PushContent, SmsContent, WebhookContent,
 };
 use crate::persistence::writer::NewDelivery;
 use chrono::{DateTime, Utc};
@@ -118,7 +118,7 @@ pub fn plan(
                 DeliveryContent::InApp
             }
             (Rendered::Webhook { body }, _) => {
-                out.webhook_body = Some(body);
+                out.webhook_body = body;
                 out.outcomes.insert(channel, ChannelOutcome::ToEndpoints);
                 continue;
             }
@@ -182,6 +182,34 @@ pub fn plan(
 
 fn missing(what: &str) -> ProducerError {
     ProducerError::Content(format!("no {what} to send to"))
+}
+
+/// One delivery per endpoint subscribed to an event type, each carrying the
+/// Standard Webhooks body `{type, timestamp, data}`.
+pub fn webhook_deliveries(
+    endpoints: &[uuid::Uuid],
+    event_id: Option<&str>,
+    event_type: &str,
+    data: &Value,
+    now: DateTime<Utc>,
+) -> Vec<NewDelivery> {
+    endpoints
+        .iter()
+        .map(|endpoint| NewDelivery {
+            user: None,
+            content: DeliveryContent::Webhook(WebhookContent {
+                endpoint: *endpoint,
+                event_id: event_id.map(str::to_string),
+                payload: json!({"type": event_type, "timestamp": now, "data": data}),
+            }),
+            category: crate::domain::Category::default_category(),
+            priority: crate::domain::Priority::Normal,
+            template: None,
+            rule_id: None,
+            notification: None,
+            not_before: now,
+        })
+        .collect()
 }
 
 /// The audit line for one planned intent.

@@ -27,8 +27,9 @@ pub enum Rendered {
         body: String,
         data: Option<Value>,
     },
+    /// `None`: the template has no webhook body, so endpoints get the event itself.
     Webhook {
-        body: Value,
+        body: Option<Value>,
     },
 }
 
@@ -91,7 +92,7 @@ pub fn render(
                     data: json_part("data")?,
                 },
                 Channel::Webhook => Rendered::Webhook {
-                    body: json_part("body")?.unwrap_or(Value::Null),
+                    body: json_part("body")?,
                 },
             };
             Ok((rendered, Some((r.code.clone(), r.version))))
@@ -127,6 +128,8 @@ fn plain(
             body: body.to_string(),
             data: Some(data.clone()).filter(|d| d.as_object().is_some_and(|o| !o.is_empty())),
         },
-        Channel::Webhook => Rendered::Webhook { body: data.clone() },
+        Channel::Webhook => Rendered::Webhook {
+            body: Some(data.clone()),
+        },
     }
 }

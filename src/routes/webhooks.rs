@@ -4,9 +4,9 @@ use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::channels::webhook::{check_url, new_secret};
 use crate::domain::EventPattern;
-use crate::domain::{Category, DeliveryContent, Priority, WebhookContent};
 use crate::persistence::webhooks;
-use crate::persistence::writer::{NewDelivery, Unit};
+use crate::persistence::writer::Unit;
+use crate::producer::plan::webhook_deliveries;
 use crate::producer::Committed;
 use actix_web::{web, HttpResponse};
 use entity::webhook_endpoints as w;
@@ -199,22 +199,14 @@ pub async fn test(
     webhooks::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    let payload = json!({"type": "webhook.test", "timestamp": chrono::Utc::now(), "data": {"message": "Test event from Herald"}});
     let unit = Unit {
-        deliveries: vec![NewDelivery {
-            user: None,
-            content: DeliveryContent::Webhook(WebhookContent {
-                endpoint: id,
-                event_id: None,
-                payload,
-            }),
-            category: Category::default_category(),
-            priority: Priority::Normal,
-            template: None,
-            rule_id: None,
-            notification: None,
-            not_before: chrono::Utc::now(),
-        }],
+        deliveries: webhook_deliveries(
+            &[id],
+            None,
+            "webhook.test",
+            &json!({"message": "Test event from Herald"}),
+            chrono::Utc::now(),
+        ),
         ..Unit::default()
     };
     let delivery = match state.pipeline.producer().commit(unit).await? {

@@ -45,7 +45,7 @@ pub async fn apply_callback(
             .map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
         let now = Utc::now();
         let txn = db.begin().await?;
-        let result = if current.can_move_to(to) {
+        let result = if current.can_confirm(to) {
             let moved = d::Entity::update_many()
                 .col_expr(d::Column::Status, Expr::value(to.as_str()))
                 .col_expr(d::Column::UpdatedAt, Expr::value(now))

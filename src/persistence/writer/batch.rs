@@ -93,10 +93,17 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
     let now = Utc::now();
     let txn = db.begin().await?;
     // 1. Users and seqs first: on SQLite the transaction takes the write lock at once.
+    // Everyone something is written for gets a user row (count 0), so erasing
+    // them finds their deliveries and guards too.
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for u in units {
         if let Some(Guard::Request(r)) = &u.guard {
             counts.entry(r.user.as_str()).or_default();
+        }
+        for d in &u.deliveries {
+            if let Some(user) = &d.user {
+                counts.entry(user.as_str()).or_default();
+            }
         }
         for n in &u.notifications {
             *counts.entry(n.user_id.as_str()).or_default() += 1;
@@ -154,7 +161,7 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
                 user_id: Set(r.user.as_str().to_string()),
                 request_id: Set(r.request_id.clone()),
                 notification_id: Set(mine.first().map(|i| i.view.id)),
-                outcomes: Set(send_requests::outcomes_text(&r.outcomes)),
+                outcomes: Set(send_requests::outcomes_text(&r.outcomes)?),
                 created_at: Set(now),
             }),
             None => {}

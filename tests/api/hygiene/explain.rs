@@ -65,17 +65,17 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
     let status_api = deliveries::Entity::find()
         .filter(C::NotificationId.eq(ids[0]))
         .build(pg);
-    let finished = herald::retention::FINISHED;
+    let finished = herald::retention::finished();
     let retention_pick = deliveries::Entity::find()
         .select_only()
         .column(C::Id)
-        .filter(C::Status.is_in(finished))
+        .filter(C::Status.is_in(finished.clone()))
         .filter(C::UpdatedAt.lt(Utc::now()))
         .limit(1000)
         .build(pg);
     let retention_delete = deliveries::Entity::delete_many()
         .filter(C::Id.is_in(ids))
-        .filter(C::Status.is_in(finished))
+        .filter(C::Status.is_in(finished.clone()))
         .filter(C::UpdatedAt.lt(Utc::now()))
         .build(pg);
     let attempts_delete = delivery_attempts::Entity::delete_many()

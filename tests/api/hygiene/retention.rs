@@ -16,14 +16,14 @@ async fn retention_prunes_old_finished_deliveries_and_keeps_the_rest(backend: Ba
     let now = Utc::now();
     let (old, recent) = (now - Duration::days(31), now - Duration::days(29));
     let mut gone = vec![];
-    for status in ["delivered", "dead", "suppressed"] {
+    for status in ["delivered", "dead", "suppressed", "sent", "bounced"] {
         gone.push(delivery_with_attempts(&db, delivery("u", "email", status, old), 2).await);
     }
     let mut stay = vec![];
     for status in ["delivered", "dead", "suppressed"] {
         stay.push(delivery_with_attempts(&db, delivery("u", "email", status, recent), 1).await);
     }
-    for status in ["pending", "sending", "sent"] {
+    for status in ["pending", "sending"] {
         let ancient = now - Duration::days(400);
         stay.push(delivery_with_attempts(&db, delivery("u", "sms", status, ancient), 1).await);
     }
@@ -33,8 +33,8 @@ async fn retention_prunes_old_finished_deliveries_and_keeps_the_rest(backend: Ba
     assert_eq!(
         pruned,
         Pruned {
-            deliveries: 3,
-            attempts: 6
+            deliveries: 5,
+            attempts: 10
         }
     );
     for id in gone {
