@@ -10,9 +10,6 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum Deliveries {
     Table,
-    Channel,
-    Status,
-    NextAttemptAt,
     LeaseToken,
     Category,
     Priority,
@@ -56,34 +53,24 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
-        // The scheduler claims per channel, by time: channel first.
-        m.create_index(
-            Index::create()
-                .name("idx_deliveries_channel_due")
-                .table(Deliveries::Table)
-                .col(Deliveries::Channel)
-                .col(Deliveries::Status)
-                .col(Deliveries::NextAttemptAt)
-                .to_owned(),
-        )
-        .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_deliveries_endpoint")
-                .table(Deliveries::Table)
-                .col(Deliveries::EndpointId)
-                .to_owned(),
-        )
-        .await?;
-        // The status API finds a `/send`'s deliveries by its request id.
-        m.create_index(
-            Index::create()
-                .name("idx_deliveries_request")
-                .table(Deliveries::Table)
-                .col(Deliveries::RequestId)
-                .to_owned(),
-        )
-        .await?;
+        // Partial indexes: an in-app delivery (most rows) is never pending and has
+        // no endpoint or request id, so its insert touches none of them. The same
+        // statements run on SQLite and PostgreSQL.
+        for sql in [
+            "DROP INDEX IF EXISTS idx_deliveries_due",
+            // The scheduler claims per channel, by time, among rows waiting to be sent.
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_claim ON deliveries (channel, next_attempt_at) \
+             WHERE status IN ('pending', 'sending')",
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_endpoint ON deliveries (endpoint_id, created_at) \
+             WHERE endpoint_id IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_request ON deliveries (request_id) \
+             WHERE request_id IS NOT NULL",
+            "DROP INDEX IF EXISTS idx_deliveries_event",
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_event ON deliveries (event_id) \
+             WHERE event_id IS NOT NULL",
+        ] {
+            m.get_connection().execute_unprepared(sql).await?;
+        }
         m.create_table(
             Table::create()
                 .table(SendRequests::Table)
@@ -119,13 +106,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        for idx in [
-            "idx_deliveries_channel_due",
-            "idx_deliveries_endpoint",
-            "idx_deliveries_request",
+        for sql in [
+            "DROP INDEX IF EXISTS idx_deliveries_claim",
+            "DROP INDEX IF EXISTS idx_deliveries_endpoint",
+            "DROP INDEX IF EXISTS idx_deliveries_request",
+            "DROP INDEX IF EXISTS idx_deliveries_event",
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_event ON deliveries (event_id)",
+            "CREATE INDEX IF NOT EXISTS idx_deliveries_due ON deliveries (status, next_attempt_at)",
         ] {
-            m.drop_index(Index::drop().name(idx).table(Deliveries::Table).to_owned())
-                .await?;
+            m.get_connection().execute_unprepared(sql).await?;
         }
         for col in [
             Deliveries::LeaseToken,

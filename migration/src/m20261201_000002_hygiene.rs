@@ -6,48 +6,34 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden, Clone, Copy)]
-enum Deliveries {
-    Table,
-    UserId,
-    Channel,
-    CreatedAt,
-    NotificationId,
-    ProviderMessageId,
-    Status,
-    UpdatedAt,
-}
-
 #[derive(DeriveIden)]
 enum DeadLetters {
     Table,
     UserId,
 }
 
-/// (name, columns) of each deliveries index, with the lookup it serves.
-const DELIVERY_INDEXES: [(&str, &[Deliveries]); 4] = [
-    // Per-user push throttle: user_id = ? AND channel = ? AND created_at >= ?.
+/// (name, definition) of each deliveries index, with the lookup it serves.
+/// Partial where they can be, so an in-app delivery's insert skips them.
+const DELIVERY_INDEXES: [(&str, &str); 3] = [
+    // Per-user push throttle: channel = 'push' AND user_id = ? AND created_at >= ?.
     (
-        "idx_deliveries_user_channel_created",
-        &[
-            Deliveries::UserId,
-            Deliveries::Channel,
-            Deliveries::CreatedAt,
-        ],
+        "idx_deliveries_push_throttle",
+        "ON deliveries (user_id, created_at) WHERE channel = 'push'",
     ),
     // SDK acks (notification_id IN …) and the status API.
-    ("idx_deliveries_notification", &[Deliveries::NotificationId]),
+    (
+        "idx_deliveries_notification",
+        "ON deliveries (notification_id)",
+    ),
     // Provider callbacks find their delivery by the provider's message id.
     (
         "idx_deliveries_provider_message",
-        &[Deliveries::ProviderMessageId],
-    ),
-    // Retention: finished deliveries older than a cutoff.
-    (
-        "idx_deliveries_status_updated",
-        &[Deliveries::Status, Deliveries::UpdatedAt],
+        "ON deliveries (provider_message_id) WHERE provider_message_id IS NOT NULL",
     ),
 ];
+
+// Retention needs no index of its own: ids are UUIDv7, so "created before the
+// cutoff" is a primary-key range.
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -68,27 +54,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        for (name, cols) in DELIVERY_INDEXES {
-            let mut index = Index::create();
-            index.if_not_exists().name(name).table(Deliveries::Table);
-            for col in cols {
-                index.col(*col);
-            }
-            m.create_index(index.to_owned()).await?;
+        for (name, definition) in DELIVERY_INDEXES {
+            m.get_connection()
+                .execute_unprepared(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
+                .await?;
         }
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (name, _) in DELIVERY_INDEXES {
-            m.drop_index(
-                Index::drop()
-                    .if_exists()
-                    .name(name)
-                    .table(Deliveries::Table)
-                    .to_owned(),
-            )
-            .await?;
+            m.get_connection()
+                .execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
+                .await?;
         }
         m.drop_index(
             Index::drop()

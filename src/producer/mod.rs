@@ -144,8 +144,7 @@ impl Producer {
         let push_recent = if self.deps.push_per_hour > 0 && intent.channels.contains(&Channel::Push)
         {
             let since = chrono::Utc::now() - chrono::Duration::hours(1);
-            let recent =
-                deliveries::count_since(&self.deps.db, &intent.user, Channel::Push, since).await?;
+            let recent = deliveries::pushes_since(&self.deps.db, &intent.user, since).await?;
             Some((recent, self.deps.push_per_hour))
         } else {
             None

@@ -42,8 +42,14 @@ fn delivery(
     status: &str,
     updated_at: DateTime<Utc>,
 ) -> deliveries::ActiveModel {
+    // Ids are UUIDv7 made when the row is: a row from the past has a past id.
+    let made = Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        updated_at.timestamp() as u64,
+        updated_at.timestamp_subsec_nanos(),
+    ));
     deliveries::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(made),
         event_id: Set(None),
         notification_id: Set(None),
         rule_id: Set(None),

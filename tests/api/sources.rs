@@ -119,10 +119,11 @@ async fn delete_queues(ch: &Channel, names: &[&str]) {
 }
 
 async fn seed_001_events_published_to_rabbitmq_become_notifications(backend: Backend) {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _shared = BROKER.read().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (qb, qp) = (
         format!("notification.booking_events.{s}"),
@@ -157,10 +158,11 @@ async fn seed_001_events_published_to_rabbitmq_become_notifications(backend: Bac
 }
 
 async fn one_event_on_two_queues_and_published_twice_notifies_once(backend: Backend) {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _shared = BROKER.read().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (ex, q1, q2) = (
         format!("herald_test_{s}"),
@@ -215,10 +217,11 @@ async fn one_event_on_two_queues_and_published_twice_notifies_once(backend: Back
 async fn bad_messages_are_dead_lettered_with_a_reason_and_the_consumer_keeps_going(
     backend: Backend,
 ) {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _shared = BROKER.read().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (ex, q) = (format!("herald_test_{s}"), format!("bad_{s}"));
     let Some(app) = amqp_app(backend, &ex, &format!("{q}=#"), None).await else {
@@ -325,10 +328,11 @@ async fn bad_messages_are_dead_lettered_with_a_reason_and_the_consumer_keeps_goi
 }
 
 async fn a_crash_between_commit_and_ack_creates_nothing_twice(backend: Backend) {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _shared = BROKER.read().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (ex, q) = (format!("herald_test_{s}"), format!("crash_{s}"));
     // Node 1 has no consumer; this test plays its consumer and "crashes" after commit.
@@ -446,10 +450,11 @@ on_both!(
 
 #[actix_web::test]
 async fn a_broker_restart_mid_stream_loses_nothing() {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _exclusive = BROKER.write().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _exclusive = BROKER.write().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (ex, q) = (format!("herald_test_{s}"), format!("restart_{s}"));
     let app = amqp_app(Backend::Sqlite, &ex, &format!("{q}=#"), None)
@@ -638,10 +643,11 @@ on_both!(redis_pub_sub_and_streams_feed_the_pipeline);
 
 #[actix_web::test]
 async fn seed_001s_own_pika_snippet_works_unchanged() {
+    // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
+    let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
     }
-    let _shared = BROKER.read().await;
     let s = uuid::Uuid::new_v4().simple().to_string();
     let q = format!("notification.booking_events.snippet.{s}");
     let app = amqp_app(

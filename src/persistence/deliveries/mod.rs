@@ -252,21 +252,24 @@ pub async fn mark_in_app_delivered(
     Ok(res.rows_affected)
 }
 
-/// How many `channel` deliveries `user` got since `since` (for the per-user throttle).
-pub async fn count_since(
+/// How many push deliveries `user` got since `since` (for the per-user throttle).
+pub async fn pushes_since(
     db: &impl ConnectionTrait,
     user: &UserId,
-    channel: Channel,
     since: DateTime<Utc>,
 ) -> StoreResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(d::Entity::find()
+        // A literal, not a parameter: it is the partial index's own condition.
+        .filter(Expr::cust(PUSH_ROWS))
         .filter(d::Column::UserId.eq(user.as_str()))
-        .filter(d::Column::Channel.eq(channel.as_str()))
         .filter(d::Column::CreatedAt.gte(since))
         .count(db)
         .await?)
 }
+
+/// The condition of `idx_deliveries_push_throttle`.
+pub const PUSH_ROWS: &str = "channel = 'push'";
 
 /// Marks a claimed row that does not parse dead, with the reason, if its lease is still ours.
 pub async fn bury_corrupt(db: &impl ConnectionTrait, row: &CorruptRow) -> StoreResult<()> {

@@ -50,6 +50,7 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
         .filter(C::UserId.eq("u"))
         .filter(C::Channel.eq("in_app"))
         .filter(C::NotificationId.is_in(ids))
+        .filter(C::Status.eq("sent"))
         .build(pg);
     let callback = deliveries::Entity::find()
         .filter(C::ProviderMessageId.eq("msg-1"))
@@ -58,8 +59,10 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
     let throttle = deliveries::Entity::find()
         .select_only()
         .column_as(C::Id.count(), "n")
+        .filter(sea_orm::sea_query::Expr::cust(
+            herald::persistence::deliveries::PUSH_ROWS,
+        ))
         .filter(C::UserId.eq("u"))
-        .filter(C::Channel.eq("push"))
         .filter(C::CreatedAt.gte(Utc::now()))
         .build(pg);
     let status_api = deliveries::Entity::find()
@@ -69,6 +72,7 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
     let retention_pick = deliveries::Entity::find()
         .select_only()
         .column(C::Id)
+        .filter(C::Id.lt(herald::retention::first_id_at(Utc::now())))
         .filter(C::Status.is_in(finished.clone()))
         .filter(C::UpdatedAt.lt(Utc::now()))
         .limit(1000)
