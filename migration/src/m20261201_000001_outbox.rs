@@ -95,6 +95,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Sends made before the guard existed keep their idempotency: their in-app
+        // notification was the guard then.
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO send_requests (user_id, request_id, notification_id, outcomes, created_at) \
+                 SELECT user_id, request_id, id, '{\"in_app\":{\"outcome\":\"accepted\"}}', created_at \
+                 FROM notifications WHERE request_id IS NOT NULL",
+            )
+            .await?;
         Ok(())
     }
 
