@@ -1,6 +1,7 @@
 //! Provider status callbacks (seed 000 §3.2). Each provider's signature is
 //! verified first; a bad one records nothing. Pure helpers, tested here.
 
+use crate::domain::DeliveryStatus;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -41,11 +42,11 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 /// Twilio's message status → Herald's delivery status.
-pub fn twilio_status(s: &str) -> Option<&'static str> {
+pub fn twilio_status(s: &str) -> Option<DeliveryStatus> {
     match s {
-        "delivered" | "read" => Some("delivered"),
-        "undelivered" | "failed" => Some("failed"),
-        "sent" => Some("sent"),
+        "delivered" | "read" => Some(DeliveryStatus::Delivered),
+        "undelivered" | "failed" => Some(DeliveryStatus::Failed),
+        "sent" => Some(DeliveryStatus::Sent),
         _ => None,
     }
 }
@@ -81,25 +82,25 @@ pub fn sendgrid_verify(
 }
 
 /// A SendGrid event → Herald's delivery status.
-pub fn sendgrid_status(event: &str) -> Option<&'static str> {
+pub fn sendgrid_status(event: &str) -> Option<DeliveryStatus> {
     match event {
-        "delivered" => Some("delivered"),
-        "bounce" | "blocked" => Some("bounced"),
-        "dropped" | "deferred_final" => Some("failed"),
-        "open" => Some("opened"),
-        "click" => Some("clicked"),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "bounce" | "blocked" => Some(DeliveryStatus::Bounced),
+        "dropped" | "deferred_final" => Some(DeliveryStatus::Failed),
+        "open" => Some(DeliveryStatus::Opened),
+        "click" => Some(DeliveryStatus::Clicked),
         _ => None,
     }
 }
 
-/// Statuses a callback may set.
-pub const CALLBACK_STATUSES: [&str; 6] = [
-    "sent",
-    "delivered",
-    "bounced",
-    "failed",
-    "opened",
-    "clicked",
+/// Statuses a provider report may set.
+pub const CALLBACK_STATUSES: [DeliveryStatus; 6] = [
+    DeliveryStatus::Sent,
+    DeliveryStatus::Delivered,
+    DeliveryStatus::Bounced,
+    DeliveryStatus::Failed,
+    DeliveryStatus::Opened,
+    DeliveryStatus::Clicked,
 ];
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! SubscriptionConfirmation is handled by visiting SubscribeURL (also
 //! allow-listed) once the signature holds.
 
+use crate::domain::DeliveryStatus;
 use base64::Engine;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
@@ -85,15 +86,15 @@ pub fn verify(msg: &Value, cert_pem: &str) -> bool {
 }
 
 /// An SES notification (the SNS `Message`) → (Herald's Message-ID, status, detail).
-pub fn ses_status(message: &str) -> Option<(String, &'static str, Option<String>)> {
+pub fn ses_status(message: &str) -> Option<(String, DeliveryStatus, Option<String>)> {
     let m: Value = serde_json::from_str(message).ok()?;
     let kind = m["notificationType"].as_str().or(m["eventType"].as_str())?;
     let status = match kind {
-        "Delivery" => "delivered",
-        "Bounce" => "bounced",
-        "Complaint" | "Reject" => "failed",
-        "Open" => "opened",
-        "Click" => "clicked",
+        "Delivery" => DeliveryStatus::Delivered,
+        "Bounce" => DeliveryStatus::Bounced,
+        "Complaint" | "Reject" => DeliveryStatus::Failed,
+        "Open" => DeliveryStatus::Opened,
+        "Click" => DeliveryStatus::Clicked,
         _ => return None,
     };
     let id = m["mail"]["commonHeaders"]["messageId"]
@@ -129,7 +130,7 @@ mod tests {
             ses_status(&msg),
             Some((
                 "<abc@herald>".into(),
-                "bounced",
+                DeliveryStatus::Bounced,
                 Some("bounce: Permanent".into())
             ))
         );

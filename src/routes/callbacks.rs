@@ -82,8 +82,8 @@ pub async fn callback(
             })?;
             (
                 sid,
-                Some("sms"),
-                status.to_string(),
+                Some(Channel::Sms),
+                status,
                 get("ErrorCode").map(|c| format!("Twilio error {c}")),
             )
         }
@@ -104,17 +104,19 @@ pub async fn callback(
             })?;
             let status = v["status"]
                 .as_str()
+                .and_then(|s| DeliveryStatus::parse(s).ok())
                 .filter(|s| CALLBACK_STATUSES.contains(s))
                 .ok_or_else(|| {
+                    let names: Vec<_> = CALLBACK_STATUSES.iter().map(|s| s.as_str()).collect();
                     ApiError::unprocessable(
                         "invalid_body",
-                        format!("status must be one of {}", CALLBACK_STATUSES.join(", ")),
+                        format!("status must be one of {}", names.join(", ")),
                     )
                 })?;
             (
                 id.to_string(),
                 None,
-                status.to_string(),
+                status,
                 v["detail"].as_str().map(str::to_string),
             )
         }
@@ -158,8 +160,7 @@ pub async fn callback(
             )));
         }
     };
-    let channel = channel.map(Channel::parse).transpose()?;
-    let result = apply(&state, &id, channel, &status, detail).await?;
+    let result = apply(&state, &id, channel, status, detail).await?;
     if result == CallbackResult::NotFound {
         return Err(ApiError::not_found(
             "delivery with that provider message id",
@@ -168,7 +169,7 @@ pub async fn callback(
     // The delivery's status after the report: a late `sent` leaves `delivered` as it was.
     let now = match result {
         CallbackResult::Applied(s) | CallbackResult::Ignored(s) => s.as_str().to_string(),
-        CallbackResult::NotFound => status,
+        CallbackResult::NotFound => status.as_str().to_string(),
     };
     Ok(HttpResponse::Ok().json(
         json!({"provider_message_id": id, "status": now, "applied": matches!(result, CallbackResult::Applied(_))}),
@@ -257,9 +258,8 @@ async fn apply(
     state: &AppState,
     provider_message_id: &str,
     channel: Option<Channel>,
-    status: &str,
+    to: DeliveryStatus,
     detail: Option<String>,
 ) -> Result<CallbackResult, ApiError> {
-    let to = DeliveryStatus::parse(status)?;
     Ok(deliveries::apply_callback(&state.db, provider_message_id, channel, to, detail).await?)
 }
