@@ -222,6 +222,12 @@ impl Settings {
         if self.ws.hub_shards == 0 {
             return bad("ws.hub_shards", "must be at least 1");
         }
+        if !(1..=3600).contains(&self.delivery_lease_secs) {
+            return bad("delivery_lease_secs", "must be 1 to 3600 seconds");
+        }
+        if self.delivery_send_timeout_secs == 0 {
+            return bad("delivery_send_timeout_secs", "must be at least 1");
+        }
         if self.ws.outbound_queue == 0 {
             return bad("ws.outbound_queue", "must be at least 1");
         }

@@ -51,6 +51,8 @@ pub struct Application {
     port: u16,
     server: Server,
     restarts: HashMap<Channel, Recipient<Restart>>,
+    /// Turned true once the HTTP server has stopped: the scheduler and retention end.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// Restarts channel actors by channel.
@@ -211,10 +213,10 @@ impl Application {
             .await
             .context("cannot load rules and templates")?;
         actix_web::rt::spawn(catalog.clone().run());
-        // Retention: nothing sends its shutdown, so it stops with the runtime.
+        // Background loops stop when the server does (see `run_until_stopped`).
+        let (shutdown, stopping) = tokio::sync::watch::channel(false);
         actix_web::rt::spawn(
-            crate::retention::Retention::new(db.clone(), &settings.retention)
-                .run(tokio::sync::watch::channel(false).1),
+            crate::retention::Retention::new(db.clone(), &settings.retention).run(stopping.clone()),
         );
         let health = Arc::new(SourceHealth::default());
         let redis_client = match &settings.redis_url {
@@ -305,8 +307,14 @@ impl Application {
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
         let providers = channels::start::providers(&settings, &db, &unsubscribe)?;
-        let channels::start::Channels { breakers, restarts } =
-            channels::start::start(&settings, &db, providers, extensions.providers, due);
+        let channels::start::Channels { breakers, restarts } = channels::start::start(
+            &settings,
+            &db,
+            providers,
+            extensions.providers,
+            due,
+            stopping,
+        );
         let state = web::Data::new(AppState {
             db,
             feed,
@@ -357,6 +365,7 @@ impl Application {
             port,
             server: server.run(),
             restarts,
+            shutdown,
         })
     }
 
@@ -369,7 +378,10 @@ impl Application {
         ChannelHandles(self.restarts.clone())
     }
 
+    /// Serves until the server stops (SIGINT/SIGTERM), then stops the background loops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        let _ = self.shutdown.send(true);
+        result
     }
 }

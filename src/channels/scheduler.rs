@@ -135,15 +135,20 @@ impl Scheduler {
         n
     }
 
-    pub async fn run(self) {
-        loop {
+    /// Steps until `shutdown` turns true (or its sender is gone).
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
             // A channel whose slots are all busy is woken again when one frees up.
             let (_, more) = self.step().await;
             if more {
                 tokio::task::yield_now().await;
                 continue;
             }
-            let _ = tokio::time::timeout(POLL_INTERVAL, self.due.notified()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(POLL_INTERVAL, self.due.notified()) => {}
+                changed = shutdown.changed() => if changed.is_err() { return },
+            }
         }
+        tracing::info!("scheduler stopped");
     }
 }

@@ -61,6 +61,7 @@ pub fn start(
     mut providers: Vec<ChannelProvider>,
     extra: Vec<ChannelProvider>,
     due: DueSignal,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Channels {
     let breakers = Breakers::new(
         settings.delivery_breaker_threshold,
@@ -101,7 +102,7 @@ pub fn start(
             slots,
         });
     }
-    actix::spawn(Scheduler::new(db.clone(), lanes, due, lease).run());
+    actix::spawn(Scheduler::new(db.clone(), lanes, due, lease).run(shutdown));
     Channels { breakers, restarts }
 }
 

@@ -129,12 +129,19 @@ pub fn plan(
                     html,
                 },
                 _,
-            ) => DeliveryContent::Email(EmailContent {
-                to: facts.email.clone().ok_or_else(|| missing("email"))?,
-                subject,
-                text,
-                html: html.filter(|h| !h.trim().is_empty()),
-            }),
+            ) => {
+                if subject.trim().is_empty() && text.trim().is_empty() {
+                    return Err(ProducerError::Content(
+                        "the email has no subject and no text".into(),
+                    ));
+                }
+                DeliveryContent::Email(EmailContent {
+                    to: facts.email.clone().ok_or_else(|| missing("email"))?,
+                    subject,
+                    text,
+                    html: html.filter(|h| !h.trim().is_empty()),
+                })
+            }
             (Rendered::Sms { text }, _) => {
                 if text.trim().is_empty() {
                     return Err(ProducerError::Content("the SMS text is empty".into()));
@@ -144,15 +151,22 @@ pub fn plan(
                     text,
                 })
             }
-            (Rendered::Push { title, body, data }, _) => DeliveryContent::Push(PushContent {
-                title,
-                body,
-                data,
-                action_url: match &intent.content {
-                    Content::Plain { action_url, .. } => action_url.clone(),
-                    Content::Template { .. } => None,
-                },
-            }),
+            (Rendered::Push { title, body, data }, _) => {
+                if title.trim().is_empty() && body.trim().is_empty() {
+                    return Err(ProducerError::Content(
+                        "the push has no title and no body".into(),
+                    ));
+                }
+                DeliveryContent::Push(PushContent {
+                    title,
+                    body,
+                    data,
+                    action_url: match &intent.content {
+                        Content::Plain { action_url, .. } => action_url.clone(),
+                        Content::Template { .. } => None,
+                    },
+                })
+            }
         };
         if channel != Channel::InApp {
             out.outcomes
