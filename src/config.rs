@@ -156,7 +156,9 @@ impl Settings {
                     config::Environment::with_prefix("HERALD")
                         .prefix_separator("_")
                         .separator("__")
-                        .try_parsing(true),
+                        // Values stay text until a field asks for a number: a sender like
+                        // `+15550001111` must not become the integer 15550001111.
+                        .try_parsing(false),
                 ),
         )
     }

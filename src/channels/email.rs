@@ -97,7 +97,8 @@ pub fn format(
     }
     let text = content.text.clone();
     let built = match content.html.clone().filter(|h| !h.is_empty()) {
-        None => builder.body(text),
+        // `text/plain; charset=utf-8` with MIME-Version, like the multipart form.
+        None => builder.singlepart(lettre::message::SinglePart::plain(text)),
         Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html)),
     };
     built.map_err(|e| ProviderError::Unsendable(format!("cannot build the message: {e}")))
@@ -396,6 +397,8 @@ mod tests {
         )
         .unwrap();
         assert!(!raw.contains("multipart"));
+        assert!(raw.contains("MIME-Version: 1.0"));
+        assert!(raw.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(!raw.contains("List-Unsubscribe"));
     }
 

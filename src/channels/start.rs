@@ -80,6 +80,10 @@ pub fn start(
     let mut lanes = vec![];
     let mut restarts = HashMap::new();
     for (channel, provider) in providers {
+        // Made now, so `/ready` and `/metrics` show every channel's breaker from the start.
+        if channel != Channel::Webhook {
+            breakers.get(channel.as_str());
+        }
         let slots = Arc::new(tokio::sync::Semaphore::new(
             settings.delivery_concurrency.max(1),
         ));

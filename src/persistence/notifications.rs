@@ -89,6 +89,11 @@ pub async fn get(
     row.as_ref().map(to_view).transpose()
 }
 
+/// Whether a notification with this id was ever stored (for admin lookups, any user).
+pub async fn exists(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
+    Ok(n::Entity::find_by_id(id).count(db).await? > 0)
+}
+
 pub async fn unread_count(db: &impl ConnectionTrait, user: &UserId) -> StoreResult<u64> {
     Ok(n::Entity::find()
         .filter(owned_by(user))

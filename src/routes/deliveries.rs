@@ -50,6 +50,9 @@ pub async fn for_notification(
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::domain::NotificationId::parse(&path)?.as_uuid();
     let rows = deliveries::for_notification(&state.db, id).await?;
+    if rows.is_empty() && !notifications::exists(&state.db, id).await? {
+        return Err(ApiError::not_found("notification"));
+    }
     Ok(HttpResponse::Ok()
         .json(json!({"notification_id": id, "items": with_attempts(&state, rows).await?})))
 }

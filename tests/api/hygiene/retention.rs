@@ -92,8 +92,23 @@ on_both!(
 fn the_retention_age_defaults_to_30_days_and_comes_from_herald_retention_delivery_days() {
     let defaults = herald::config::Settings::defaults().expect("defaults");
     assert_eq!(defaults.retention.delivery_days, 30);
-    std::env::set_var("HERALD_RETENTION__DELIVERY_DAYS", "7");
+    let vars = [
+        ("HERALD_RETENTION__DELIVERY_DAYS", "7"),
+        ("HERALD_TWILIO_FROM", "+15550001111"),
+        ("HERALD_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("HERALD_DELIVERY_LEASE_SECS", "12"),
+    ];
+    for (k, v) in vars {
+        std::env::set_var(k, v);
+    }
     let loaded = herald::config::Settings::load();
-    std::env::remove_var("HERALD_RETENTION__DELIVERY_DAYS");
-    assert_eq!(loaded.expect("settings load").retention.delivery_days, 7);
+    for (k, _) in vars {
+        std::env::remove_var(k);
+    }
+    let loaded = loaded.expect("settings load");
+    assert_eq!(loaded.retention.delivery_days, 7);
+    // Text stays text: an E.164 sender keeps its plus.
+    assert_eq!(loaded.twilio_from.as_deref(), Some("+15550001111"));
+    assert!(loaded.webhook_allow_private);
+    assert_eq!(loaded.delivery_lease_secs, 12);
 }
