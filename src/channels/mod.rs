@@ -5,7 +5,6 @@
 //! their leases, no longer renewed, bring them back.
 
 mod actor;
-pub mod apns;
 pub mod breaker;
 pub mod callbacks;
 pub mod email;

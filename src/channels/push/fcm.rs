@@ -1,50 +1,17 @@
-//! Push over FCM HTTP v1 (Android, web, and iOS apps that use FCM). The
-//! legacy `fcm` crate speaks an API Google shut down, so this is a small
-//! client over reqwest with OAuth2 service-account tokens from `gcp_auth`
-//! (cached until expiry). Base URL and token URI are configurable, so tests
-//! run the whole path against local servers.
-//!
-//! Devices registered with provider `apns` go through [`super::apns`].
+//! FCM HTTP v1 (Android, web, and iOS apps that use FCM). The legacy `fcm`
+//! crate speaks an API Google shut down, so this is a small client over reqwest
+//! with OAuth2 service-account tokens from `gcp_auth` (cached until expiry).
+//! Base URL and token URI are configurable, so tests run the whole path
+//! against local servers.
 
-use super::{Provider, ProviderError, Sent};
-use crate::domain::{DeliveryContent, Priority, PushContent};
-use crate::persistence::deliveries::Delivery;
-use crate::persistence::devices;
-use futures_util::future::BoxFuture;
+use super::PushMessage;
+use crate::channels::ProviderError;
 use gcp_auth::TokenProvider;
-use sea_orm::DatabaseConnection;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
-
-/// One push, as the FCM and APNs formatters read it.
-#[derive(Clone, Debug)]
-pub struct PushMessage<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
-    pub data: Option<&'a Value>,
-    pub action_url: Option<&'a str>,
-    pub notification_id: Option<String>,
-    pub category: &'a str,
-    /// `high` and `critical` priority: delivered at once, waking the device.
-    pub urgent: bool,
-}
-
-impl<'a> PushMessage<'a> {
-    pub fn of(delivery: &'a Delivery, content: &'a PushContent) -> Self {
-        Self {
-            title: &content.title,
-            body: &content.body,
-            data: content.data.as_ref(),
-            action_url: content.action_url.as_deref(),
-            notification_id: delivery.notification_id.map(|id| id.to_string()),
-            category: delivery.category.as_str(),
-            urgent: matches!(delivery.priority, Priority::High | Priority::Critical),
-        }
-    }
-}
 
 /// The `message` for one device. Pure. FCM `data` values must be strings.
 pub fn fcm_message(token: &str, platform: &str, m: &PushMessage) -> Value {
@@ -154,7 +121,7 @@ impl FcmClient {
         })
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         token: &str,
         platform: &str,
@@ -185,131 +152,6 @@ impl FcmClient {
         let body: Value = res.json().await.unwrap_or(Value::Null);
         classify(status, &body)?;
         Ok(body["name"].as_str().unwrap_or_default().to_string())
-    }
-}
-
-/// Sends a push delivery to every active device of its user.
-pub struct PushProvider {
-    db: DatabaseConnection,
-    fcm: Option<FcmClient>,
-    apns: Option<super::apns::Apns>,
-}
-
-impl PushProvider {
-    pub fn new(
-        db: DatabaseConnection,
-        fcm: Option<FcmClient>,
-        apns: Option<super::apns::Apns>,
-    ) -> Self {
-        Self { db, fcm, apns }
-    }
-
-    /// From `HERALD_FCM_*` and `HERALD_APNS_*`; either, both or neither may be configured.
-    pub fn from_settings(
-        settings: &crate::config::Settings,
-        db: &DatabaseConnection,
-    ) -> Result<Self, super::start::SetupError> {
-        use secrecy::ExposeSecret;
-        let fcm = match &settings.fcm_service_account_json {
-            Some(json) => Some(
-                FcmClient::new(
-                    &settings.fcm_base_url,
-                    json.expose_secret(),
-                    super::start::http_client()?,
-                )
-                .map_err(super::start::SetupError)?,
-            ),
-            None => None,
-        };
-        let apns = super::apns::Apns::from_settings(settings)?;
-        Ok(Self::new(db.clone(), fcm, apns))
-    }
-
-    async fn deliver(&self, delivery: &Delivery) -> Result<Sent, ProviderError> {
-        let DeliveryContent::Push(push) = &delivery.content else {
-            return Err(ProviderError::Unsendable(format!(
-                "{} content on the push channel",
-                delivery.channel
-            )));
-        };
-        let content = PushMessage::of(delivery, push);
-        let user = delivery
-            .user
-            .as_ref()
-            .ok_or_else(|| ProviderError::Unsendable("a push delivery without a user".into()))?;
-        let store = |e: crate::persistence::StoreError| ProviderError::Retryable {
-            reason: e.to_string(),
-            retry_after: None,
-        };
-        let targets: Vec<_> = devices::list(&self.db, user)
-            .await
-            .map_err(store)?
-            .into_iter()
-            .filter(|d| d.active)
-            .collect();
-        if targets.is_empty() {
-            return Err(ProviderError::Unsendable(
-                "the user has no active devices".into(),
-            ));
-        }
-        let (mut sent, mut retry, mut errors) = (vec![], None, vec![]);
-        for dev in targets {
-            let result = match (dev.provider.as_str(), &self.fcm, &self.apns) {
-                ("fcm", Some(fcm), _) => fcm.send(&dev.token, &dev.platform, &content).await,
-                ("fcm", None, _) => Err(ProviderError::Permanent("FCM is not configured".into())),
-                ("apns", _, Some(apns)) => {
-                    // The badge shows the user's unread count.
-                    let badge = crate::persistence::notifications::unread_count(&self.db, user)
-                        .await
-                        .map_err(store)?;
-                    apns.send(
-                        &dev.token,
-                        &content,
-                        u32::try_from(badge).unwrap_or(u32::MAX),
-                    )
-                    .await
-                    .map(|s| s.provider_message_id.unwrap_or_default())
-                }
-                _ => Err(ProviderError::Permanent("APNs is not configured".into())),
-            };
-            match result {
-                Ok(id) => sent.push(id),
-                Err(ProviderError::InvalidToken(reason)) => {
-                    // A dead token never comes back: stop sending to it.
-                    // Failing here would resend to the devices that already got it.
-                    match devices::deactivate(&self.db, &dev.token).await {
-                        Ok(_) => {
-                            tracing::info!(device = %dev.id, reason, "deactivated a device with a dead push token")
-                        }
-                        Err(e) => {
-                            tracing::warn!(device = %dev.id, error = %e, "could not deactivate a dead push token")
-                        }
-                    }
-                    errors.push(format!("{}: invalid token", dev.platform));
-                }
-                Err(e @ ProviderError::Retryable { .. }) => retry = Some(e),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        match (sent.is_empty(), retry) {
-            (false, _) => Ok(Sent {
-                provider_message_id: Some(sent.join(",")),
-            }),
-            (true, Some(e)) => Err(e),
-            (true, None) => Err(ProviderError::Permanent(errors.join("; "))),
-        }
-    }
-}
-
-impl Provider for PushProvider {
-    fn name(&self) -> &'static str {
-        "push"
-    }
-
-    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>> {
-        use tracing::Instrument;
-        let span = tracing::info_span!("push_send", delivery = %delivery.id);
-        Box::pin(async move { self.deliver(delivery).await }.instrument(span))
     }
 }
 
