@@ -306,7 +306,8 @@ impl Application {
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
-        let providers = channels::start::providers(&settings, &db, &unsubscribe)?;
+        let breakers = channels::start::breakers(&settings);
+        let providers = channels::start::providers(&settings, &db, &unsubscribe, &breakers)?;
         let channels::start::Channels { breakers, restarts } = channels::start::start(
             &settings,
             &db,
@@ -314,6 +315,7 @@ impl Application {
             extensions.providers,
             due,
             stopping,
+            breakers,
         );
         let state = web::Data::new(AppState {
             db,

@@ -127,13 +127,17 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
         .provider
         .breaker_key(&delivery)
         .unwrap_or_else(|| cfg.channel.as_str().to_string());
-    let ticket = match cfg.breakers.get(&key).admit() {
-        Ok(t) => t,
-        Err(wait) => {
-            // The provider is down: defer without spending an attempt.
-            let at = chrono::Utc::now() + lease_span(wait);
-            let reason = format!("{key} circuit open");
-            return record(db, &delivery, &Settle::Deferred { reason, at }, 0).await;
+    let ticket = if cfg.provider.keeps_own_breakers() {
+        None
+    } else {
+        match cfg.breakers.get(&key).admit() {
+            Ok(t) => Some(t),
+            Err(wait) => {
+                // The provider is down: defer without spending an attempt.
+                let at = chrono::Utc::now() + lease_span(wait);
+                let reason = format!("{key} circuit open");
+                return record(db, &delivery, &Settle::Deferred { reason, at }, 0).await;
+            }
         }
     };
     let started = Instant::now();
@@ -152,7 +156,9 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
         ),
     };
     let latency = started.elapsed().as_millis() as i64;
-    ticket.record(said);
+    if let Some(ticket) = ticket {
+        ticket.record(said);
+    }
     match &result {
         Ok(_) => tracing::info!(provider = cfg.provider.name(), latency, "delivered"),
         Err(e) => tracing::warn!(provider = cfg.provider.name(), error = %e, "send failed"),

@@ -44,6 +44,9 @@ pub enum ProviderError {
     /// Refused before any call to the provider: no device, a deleted endpoint, content that does not fit.
     #[error("not sendable: {0}")]
     Unsendable(String),
+    /// Not tried: the provider's own circuit is open. Deferred without spending an attempt.
+    #[error("deferred: {reason}")]
+    Deferred { reason: String, wait: Duration },
 }
 
 impl ProviderError {
@@ -72,6 +75,12 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
+    /// A provider that reaches several services per delivery (push: FCM and
+    /// APNs) keeps one breaker per service itself; the channel's is then unused.
+    fn keeps_own_breakers(&self) -> bool {
+        false
+    }
+
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, ProviderError>>;
 }
 
@@ -80,7 +89,7 @@ pub fn verdict(result: &Result<Sent, ProviderError>) -> Verdict {
     match result {
         Ok(_) | Err(ProviderError::Permanent(_) | ProviderError::InvalidToken(_)) => Verdict::Up,
         Err(ProviderError::Retryable { .. }) => Verdict::Down,
-        Err(ProviderError::Unsendable(_)) => Verdict::Unknown,
+        Err(ProviderError::Unsendable(_) | ProviderError::Deferred { .. }) => Verdict::Unknown,
     }
 }
 
@@ -113,6 +122,12 @@ pub fn settle_for(
         }
         Err(ProviderError::InvalidToken(reason)) => Settle::InvalidToken {
             error: reason.clone(),
+        },
+        Err(ProviderError::Deferred { reason, wait }) => Settle::Deferred {
+            reason: reason.clone(),
+            at: chrono::Utc::now()
+                + chrono::Duration::from_std(*wait)
+                    .unwrap_or_else(|_| chrono::Duration::seconds(30)),
         },
     }
 }

@@ -35,6 +35,7 @@ pub fn providers(
     settings: &Settings,
     db: &DatabaseConnection,
     unsubscribe: &UnsubscribeSigner,
+    breakers: &Breakers,
 ) -> Result<Vec<ChannelProvider>, SetupError> {
     let mut out: Vec<ChannelProvider> = vec![(
         Channel::Email,
@@ -45,13 +46,21 @@ pub fn providers(
     }
     out.push((
         Channel::Push,
-        Arc::new(PushProvider::from_settings(settings, db)?),
+        Arc::new(PushProvider::from_settings(settings, db, breakers)?),
     ));
     out.push((
         Channel::Webhook,
         Arc::new(WebhookProvider::from_settings(settings, db)?),
     ));
     Ok(out)
+}
+
+/// Every breaker, with the configured threshold and cooldown.
+pub fn breakers(settings: &Settings) -> Breakers {
+    Breakers::new(
+        settings.delivery_breaker_threshold,
+        Duration::from_millis(settings.delivery_breaker_cooldown_ms),
+    )
 }
 
 /// Starts the channels: `extra` providers replace the built-in one of the same channel.
@@ -62,11 +71,8 @@ pub fn start(
     extra: Vec<ChannelProvider>,
     due: DueSignal,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    breakers: Breakers,
 ) -> Channels {
-    let breakers = Breakers::new(
-        settings.delivery_breaker_threshold,
-        Duration::from_millis(settings.delivery_breaker_cooldown_ms),
-    );
     let policy = RetryPolicy {
         max_attempts: settings.delivery_max_attempts,
         base: Duration::from_millis(settings.delivery_retry_base_ms),
@@ -80,8 +86,8 @@ pub fn start(
     let mut lanes = vec![];
     let mut restarts = HashMap::new();
     for (channel, provider) in providers {
-        // Made now, so `/ready` and `/metrics` show every channel's breaker from the start.
-        if channel != Channel::Webhook {
+        // Made now, so `/ready` and `/metrics` show every breaker from the start.
+        if channel != Channel::Webhook && !provider.keeps_own_breakers() {
             breakers.get(channel.as_str());
         }
         let slots = Arc::new(tokio::sync::Semaphore::new(
