@@ -2,6 +2,7 @@
 //! once they are older than `retention.delivery_days`, so the outbox does not
 //! grow without bound. Rows still in flight are never touched, however old.
 
+use crate::domain::DeliveryStatus;
 use chrono::{DateTime, Utc};
 use entity::{deliveries, delivery_attempts};
 use sea_orm::{
@@ -19,11 +20,6 @@ pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// Deliveries per statement: large enough to keep up, small enough that one
 /// statement never holds the SQLite write lock (or PostgreSQL row locks) long.
 const BATCH: u64 = 1_000;
-
-/// Statuses past their send (everything but `pending` and `sending`): the row is history.
-pub fn finished() -> Vec<&'static str> {
-    crate::domain::DeliveryStatus::settled()
-}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -89,7 +85,7 @@ impl Retention {
                 .select_only()
                 .column(deliveries::Column::Id)
                 .filter(deliveries::Column::Id.lt(first_id_at(cutoff)))
-                .filter(deliveries::Column::Status.is_in(finished()))
+                .filter(deliveries::Column::Status.is_in(DeliveryStatus::settled()))
                 .filter(deliveries::Column::UpdatedAt.lt(cutoff))
                 .limit(BATCH)
                 .into_tuple()
@@ -128,7 +124,7 @@ impl Retention {
         // (a late provider callback), and then it is no longer history.
         let deliveries = deliveries::Entity::delete_many()
             .filter(deliveries::Column::Id.is_in(ids.iter().copied()))
-            .filter(deliveries::Column::Status.is_in(finished()))
+            .filter(deliveries::Column::Status.is_in(DeliveryStatus::settled()))
             .filter(deliveries::Column::UpdatedAt.lt(cutoff))
             .exec(&txn)
             .await?

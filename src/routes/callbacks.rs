@@ -146,7 +146,8 @@ pub async fn callback(
                     continue;
                 };
                 let detail = ev["reason"].as_str().map(str::to_string);
-                if apply(&state, id, Some(Channel::Email), status, detail).await?
+                if deliveries::apply_callback(&state.db, id, Some(Channel::Email), status, detail)
+                    .await?
                     != CallbackResult::NotFound
                 {
                     updated += 1;
@@ -160,7 +161,8 @@ pub async fn callback(
             )));
         }
     };
-    let result = apply(&state, &id, channel, status, detail).await?;
+    // Forward only: a late or repeated report leaves the status as it is.
+    let result = deliveries::apply_callback(&state.db, &id, channel, status, detail).await?;
     if result == CallbackResult::NotFound {
         return Err(ApiError::not_found(
             "delivery with that provider message id",
@@ -242,7 +244,8 @@ async fn ses(state: &AppState, body: &[u8]) -> Result<HttpResponse, ApiError> {
                         "not an SES notification Herald understands",
                     )
                 })?;
-            if apply(state, &id, Some(Channel::Email), status, detail).await?
+            if deliveries::apply_callback(&state.db, &id, Some(Channel::Email), status, detail)
+                .await?
                 == CallbackResult::NotFound
             {
                 return Err(ApiError::not_found("delivery with that Message-ID"));
@@ -251,15 +254,4 @@ async fn ses(state: &AppState, body: &[u8]) -> Result<HttpResponse, ApiError> {
         }
         _ => Ok(HttpResponse::Ok().json(json!({"ignored": msg["Type"]}))),
     }
-}
-
-/// Applies a status report; a delivery never moves backwards (the history records the report either way).
-async fn apply(
-    state: &AppState,
-    provider_message_id: &str,
-    channel: Option<Channel>,
-    to: DeliveryStatus,
-    detail: Option<String>,
-) -> Result<CallbackResult, ApiError> {
-    Ok(deliveries::apply_callback(&state.db, provider_message_id, channel, to, detail).await?)
 }

@@ -444,15 +444,7 @@ async fn a_failing_provider_opens_its_circuit_and_a_probe_closes_it(backend: Bac
         .unwrap();
     post_event(&app, &seed_events()[3].1).await;
     let breaker = || async {
-        let ready: Value = app
-            .client
-            .get(app.url("/ready"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let ready = app.ready().await;
         ready["circuit_breakers"]["sms"]
             .as_str()
             .unwrap_or_default()

@@ -42,8 +42,8 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// Creates a fresh PostgreSQL database, or says loudly why it cannot.
-async fn create_pg_database() -> Option<(String, String)> {
+/// Creates a fresh PostgreSQL database, or says loudly why it cannot: (name, url).
+pub async fn create_pg_database() -> Option<(String, String)> {
     let admin = format!("{}/postgres", postgres_admin_url());
     let mut opts = sea_orm::ConnectOptions::new(admin);
     opts.connect_timeout(Duration::from_secs(3))
@@ -71,28 +71,31 @@ async fn create_pg_database() -> Option<(String, String)> {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(name) = self.pg_database.take() {
-            // Best effort, on its own thread: Drop cannot await.
-            let url = format!("{}/postgres", postgres_admin_url());
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(rt) = rt {
-                    rt.block_on(async move {
-                        if let Ok(c) = sea_orm::Database::connect(url).await {
-                            use sea_orm::ConnectionTrait;
-                            let _ = c
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                                ))
-                                .await;
-                        }
-                    });
-                }
-            })
-            .join();
+            drop_pg_database(name);
         }
     }
+}
+
+/// Drops a test database made by `create_pg_database`. Best effort, on its own
+/// thread with its own runtime, because `Drop` cannot await.
+pub fn drop_pg_database(name: String) {
+    let url = format!("{}/postgres", postgres_admin_url());
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async move {
+                if let Ok(c) = sea_orm::Database::connect(url).await {
+                    use sea_orm::ConnectionTrait;
+                    let _ = c
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        }
+    })
+    .join();
 }
 
 /// Settings every test starts from; `tweak` adjusts them.
@@ -184,6 +187,18 @@ macro_rules! on_both_databases {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The `/ready` document.
+    pub async fn ready(&self) -> Value {
+        self.client
+            .get(self.url("/ready"))
+            .send()
+            .await
+            .expect("GET /ready")
+            .json()
+            .await
+            .expect("/ready is JSON")
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

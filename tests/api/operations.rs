@@ -7,15 +7,7 @@ async fn health_answers_and_ready_reports_components_and_counters() {
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     app.notify("u", "x").await;
-    let ready: Value = app
-        .client
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.ready().await;
     assert_eq!(ready["status"], "healthy");
     assert_eq!(ready["service"], "herald");
     assert!(ready["components"]["database"]

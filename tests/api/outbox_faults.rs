@@ -19,15 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 async fn breaker(app: &TestApp, name: &str) -> String {
-    let ready: Value = app
-        .client
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.ready().await;
     ready["circuit_breakers"][name]
         .as_str()
         .unwrap_or("closed")

@@ -1,11 +1,10 @@
 //! Real `herald` processes sharing one database: two nodes drain one outbox
 //! exactly once, and a node killed with sends in flight loses nothing.
 
-use crate::helpers::{postgres_admin_url, Backend};
+use crate::helpers::{create_pg_database, drop_pg_database, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use futures_util::{stream, StreamExt};
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -36,32 +35,7 @@ impl SharedDb {
                 _dir: dir,
             });
         }
-        let mut opts = sea_orm::ConnectOptions::new(format!("{}/postgres", postgres_admin_url()));
-        opts.connect_timeout(Duration::from_secs(3))
-            .sqlx_logging(false)
-            .max_connections(1);
-        let conn = match sea_orm::Database::connect(opts).await {
-            Ok(c) => c,
-            Err(e)
-                if std::env::var("HERALD_REQUIRE_SERVICES")
-                    .is_ok_and(|v| v == "1" || v == "true") =>
-            {
-                panic!("HERALD_REQUIRE_SERVICES=1 but PostgreSQL is unreachable: {e}")
-            }
-            Err(e) => {
-                eprintln!(
-                    "\n!!! SKIPPED on PostgreSQL: cannot reach {}: {e}\n",
-                    postgres_admin_url()
-                );
-                return None;
-            }
-        };
-        let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
-        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("CREATE DATABASE");
-        let _ = conn.close().await;
-        let url = format!("{}/{name}", postgres_admin_url());
+        let (name, url) = create_pg_database().await?;
         Some(Self {
             url,
             pg_name: Some(name),
@@ -75,20 +49,7 @@ impl Drop for SharedDb {
         let Some(name) = self.pg_name.take() else {
             return;
         };
-        let url = format!("{}/postgres", postgres_admin_url());
-        // Drop cannot await: a runtime of its own, on its own thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            rt.expect("runtime").block_on(async move {
-                if let Ok(c) = sea_orm::Database::connect(url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = c.execute_unprepared(&sql).await;
-                }
-            })
-        })
-        .join();
+        drop_pg_database(name);
     }
 }
 

@@ -64,15 +64,7 @@ async fn publish(ch: &Channel, exchange: &str, key: &str, body: &[u8]) {
 }
 
 async fn component(app: &TestApp, name: &str) -> String {
-    let ready: Value = app
-        .client
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.ready().await;
     ready["components"][name]
         .as_str()
         .unwrap_or_default()
@@ -425,15 +417,7 @@ async fn a_crash_between_commit_and_ack_creates_nothing_twice(backend: Backend) 
         1,
         "nothing was created twice"
     );
-    let ready: Value = node2
-        .client
-        .get(node2.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = node2.ready().await;
     assert!(
         ready["duplicate_count"].as_u64().unwrap() >= 1,
         "the redelivery was recognised: {ready}"
@@ -500,15 +484,7 @@ async fn a_broker_restart_mid_stream_loses_nothing() {
         component(&app, "rabbitmq").await != "connected"
     })
     .await;
-    let ready: Value = app
-        .client
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.ready().await;
     assert_eq!(ready["status"], "degraded", "{ready}");
     ctl(&["start_app"]);
     wait_for("herald to reconnect", 60, || async {

@@ -259,15 +259,7 @@ async fn a_client_that_stops_reading_is_closed_with_the_reconnect_code() {
         Some(4000)
     );
     // The server holds nothing for it any more.
-    let ready: serde_json::Value = app
-        .client
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.ready().await;
     assert_eq!(ready["realtime"]["sessions"], 0);
 }
 

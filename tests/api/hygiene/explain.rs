@@ -68,7 +68,7 @@ async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index
     let status_api = deliveries::Entity::find()
         .filter(C::NotificationId.eq(ids[0]))
         .build(pg);
-    let finished = herald::retention::finished();
+    let finished = herald::domain::DeliveryStatus::settled();
     let retention_pick = deliveries::Entity::find()
         .select_only()
         .column(C::Id)

@@ -157,6 +157,15 @@ impl ApnsSender for a2::Client {
     }
 }
 
+/// Apple's development endpoint when `sandbox`, else production.
+fn endpoint(sandbox: bool) -> a2::Endpoint {
+    if sandbox {
+        a2::Endpoint::Sandbox
+    } else {
+        a2::Endpoint::Production
+    }
+}
+
 /// Token auth with a .p8 key. `sandbox` picks Apple's development endpoint.
 pub fn client(
     p8_pem: &str,
@@ -164,16 +173,11 @@ pub fn client(
     team_id: &str,
     sandbox: bool,
 ) -> Result<a2::Client, String> {
-    let endpoint = if sandbox {
-        a2::Endpoint::Sandbox
-    } else {
-        a2::Endpoint::Production
-    };
     a2::Client::token(
         p8_pem.as_bytes(),
         key_id,
         team_id,
-        a2::ClientConfig::new(endpoint),
+        a2::ClientConfig::new(endpoint(sandbox)),
     )
     .map_err(|e| format!("APNs key: {e}"))
 }
@@ -184,15 +188,10 @@ pub fn client_from_certificate(
     key_pem: &str,
     sandbox: bool,
 ) -> Result<a2::Client, String> {
-    let endpoint = if sandbox {
-        a2::Endpoint::Sandbox
-    } else {
-        a2::Endpoint::Production
-    };
     a2::Client::certificate_parts(
         cert_pem.as_bytes(),
         key_pem.as_bytes(),
-        a2::ClientConfig::new(endpoint),
+        a2::ClientConfig::new(endpoint(sandbox)),
     )
     .map_err(|e| format!("APNs certificate: {e}"))
 }
