@@ -50,6 +50,8 @@ pub struct Settings {
     pub first_run_banner: bool,
     pub http: HttpSettings,
     pub ws: WsSettings,
+    /// Request rate limits per user token and per API key (`HERALD_RATE_LIMIT__*`).
+    pub rate_limit: RateLimitSettings,
     /// RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`; unset means no consumer.
     pub amqp_url: Option<SecretString>,
     pub amqp_exchange: String,
@@ -66,6 +68,8 @@ pub struct Settings {
     pub redis_streams: String,
     /// Stream entries pending this long on another consumer are claimed (XAUTOCLAIM).
     pub redis_claim_idle_ms: u64,
+    /// Transient failures of one stream entry before it is dead-lettered and acknowledged.
+    pub redis_max_deliveries: u32,
     /// `smtp://user:pass@host:587?tls=starttls|implicit|none`; unset writes `.eml` files to `data_dir/outbox`.
     pub smtp_url: Option<SecretString>,
     /// A second SMTP relay, used when the primary fails or its circuit is open.
@@ -113,8 +117,17 @@ pub struct Settings {
     pub sns_cert_url_prefixes: String,
     /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of the body).
     pub callback_secret: Option<SecretString>,
+    /// Comma-separated SNS topic ARNs whose messages (and subscription confirmations) are accepted;
+    /// empty refuses every SNS message.
+    pub sns_topic_arns: String,
+    /// Signed callbacks (SendGrid, SNS, generic HMAC) older or further in the future than this are refused as replays.
+    pub callback_max_age_secs: u64,
     /// Let webhooks reach loopback, private and link-local addresses (tests, private networks).
     pub webhook_allow_private: bool,
+    /// Most bytes of a webhook response body read and kept as the delivery's excerpt.
+    pub webhook_max_response_bytes: usize,
+    /// Largest output of one template render; a longer render fails.
+    pub template_max_output_bytes: usize,
     /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
     #[serde(default)]
     pub retention: crate::retention::RetentionSettings,
@@ -144,6 +157,31 @@ pub struct WsSettings {
     pub hub_shards: usize,
     /// Most notifications replayed on `since` resume; beyond it `recovered` is false.
     pub max_replay: u64,
+    /// Client commands (`mark_read`, `ack`, …) one session may have running at once;
+    /// beyond it the command is refused with an error frame.
+    pub commands_in_flight: usize,
+    /// Sustained client frames per second per session (token bucket).
+    pub frames_per_sec: u32,
+    /// Client frames a session may send in a burst above the sustained rate.
+    pub frames_burst: u32,
+    /// Open sessions one user may hold; the next upgrade is refused.
+    pub max_sessions_per_user: usize,
+    /// Open WebSocket connections from one client IP address.
+    pub max_connections_per_ip: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RateLimitSettings {
+    /// Sustained requests per second per user token; 0 = unlimited.
+    pub user_per_sec: u32,
+    /// Requests a user token may send in a burst above the sustained rate.
+    pub user_burst: u32,
+    /// Sustained requests per second per API key; 0 = unlimited (the default).
+    pub api_key_per_sec: u32,
+    /// Burst per API key when `api_key_per_sec` is set.
+    pub api_key_burst: u32,
+    /// `POST /notifications/test` calls per user per hour.
+    pub test_per_user_per_hour: u32,
 }
 
 impl Settings {
@@ -187,6 +225,21 @@ impl Settings {
             .set_default("ws.max_frame_bytes", 64 * 1024)?
             .set_default("ws.hub_shards", 16)?
             .set_default("ws.max_replay", 1000)?
+            .set_default("ws.commands_in_flight", 8)?
+            .set_default("ws.frames_per_sec", 20)?
+            .set_default("ws.frames_burst", 100)?
+            .set_default("ws.max_sessions_per_user", 100)?
+            .set_default("ws.max_connections_per_ip", 1000)?
+            .set_default("rate_limit.user_per_sec", 20)?
+            .set_default("rate_limit.user_burst", 100)?
+            .set_default("rate_limit.api_key_per_sec", 0)?
+            .set_default("rate_limit.api_key_burst", 1000)?
+            .set_default("rate_limit.test_per_user_per_hour", 20)?
+            .set_default("redis_max_deliveries", 5)?
+            .set_default("sns_topic_arns", "")?
+            .set_default("callback_max_age_secs", 300)?
+            .set_default("webhook_max_response_bytes", 4096)?
+            .set_default("template_max_output_bytes", 256 * 1024)?
             .set_default("amqp_exchange", "herald.events")?
             .set_default("amqp_queues", "herald.events=#")?
             .set_default("amqp_prefetch", 256)?
@@ -229,6 +282,36 @@ impl Settings {
         }
         if self.delivery_send_timeout_secs == 0 {
             return bad("delivery_send_timeout_secs", "must be at least 1");
+        }
+        if self.ws.commands_in_flight == 0 {
+            return bad("ws.commands_in_flight", "must be at least 1");
+        }
+        if self.ws.frames_per_sec == 0 || self.ws.frames_burst == 0 {
+            return bad("ws.frames_per_sec", "the rate and burst must be at least 1");
+        }
+        if self.ws.max_sessions_per_user == 0 || self.ws.max_connections_per_ip == 0 {
+            return bad(
+                "ws.max_sessions_per_user",
+                "session and connection caps must be at least 1",
+            );
+        }
+        if self.rate_limit.user_per_sec > 0 && self.rate_limit.user_burst == 0 {
+            return bad(
+                "rate_limit.user_burst",
+                "must be at least 1 when user_per_sec is set",
+            );
+        }
+        if self.rate_limit.api_key_per_sec > 0 && self.rate_limit.api_key_burst == 0 {
+            return bad(
+                "rate_limit.api_key_burst",
+                "must be at least 1 when api_key_per_sec is set",
+            );
+        }
+        if self.template_max_output_bytes == 0 || self.webhook_max_response_bytes == 0 {
+            return bad(
+                "template_max_output_bytes",
+                "output and excerpt caps must be at least 1",
+            );
         }
         if self.ws.outbound_queue == 0 {
             return bad("ws.outbound_queue", "must be at least 1");

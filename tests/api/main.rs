@@ -7,6 +7,7 @@ mod bad_input;
 mod delivery;
 mod events;
 mod feed;
+mod hardening;
 mod hygiene;
 mod operations;
 mod outbox;
