@@ -138,7 +138,7 @@ impl Provider for SmsProvider {
                     .timeout(Duration::from_secs(15))
                     .send()
                     .await
-                    .map_err(ProviderError::network)?;
+                    .map_err(crate::channels::webhook::redact::network)?;
                 let status = res.status().as_u16();
                 let retry_after = res
                     .headers()

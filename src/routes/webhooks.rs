@@ -2,7 +2,7 @@
 
 use super::{ApiError, AppState};
 use crate::auth::Admin;
-use crate::channels::webhook::{check_url, new_secret};
+use crate::channels::webhook::{new_secret, UrlError, WebhookUrl};
 use crate::domain::EventPattern;
 use crate::persistence::webhooks;
 use crate::persistence::writer::Unit;
@@ -46,6 +46,16 @@ fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
     super::parse_uuid(raw, "invalid_id", "webhook ids are UUIDs")
 }
 
+fn url_error(e: UrlError) -> ApiError {
+    let code = match e {
+        UrlError::Invalid(_) | UrlError::NoHost => "invalid_url",
+        UrlError::Scheme | UrlError::Unresolvable { .. } | UrlError::Private { .. } => {
+            "url_not_allowed"
+        }
+    };
+    ApiError::unprocessable(code, e.to_string())
+}
+
 async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::EndpointInput, ApiError> {
     let obj = body
         .as_object()
@@ -63,9 +73,10 @@ async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::Endpoin
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::unprocessable("invalid_field", "url is required"))?;
-    check_url(url, state.webhook_allow_private)
+    let url = WebhookUrl::parse(url).map_err(url_error)?;
+    url.check_resolved(state.webhook_allow_private)
         .await
-        .map_err(|e| ApiError::unprocessable("url_not_allowed", e))?;
+        .map_err(url_error)?;
     let patterns: Vec<String> = match obj.get("event_patterns") {
         None => vec!["#".into()],
         Some(Value::Array(a)) => a
@@ -87,7 +98,7 @@ async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::Endpoin
         EventPattern::parse(p)?;
     }
     Ok(webhooks::EndpointInput {
-        url: url.to_string(),
+        url: url.as_str().to_string(),
         description: obj
             .get("description")
             .and_then(Value::as_str)

@@ -147,7 +147,7 @@ impl FcmClient {
             .timeout(Duration::from_secs(15))
             .send()
             .await
-            .map_err(ProviderError::network)?;
+            .map_err(crate::channels::webhook::redact::network)?;
         let status = res.status().as_u16();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         classify(status, &body)?;
