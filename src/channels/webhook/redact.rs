@@ -33,6 +33,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_error_names_the_cause_but_not_the_url() {
+        // reqwest is built without a crypto provider; main installs ring, tests do it here.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
