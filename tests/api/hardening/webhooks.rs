@@ -57,14 +57,20 @@ async fn delivery_when(app: &TestApp, id: &str, secs: u64, done: impl Fn(&Value)
         if done(&d) {
             return d;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out; last seen {d}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out; last seen {d}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
 /// The first attempt's error, once there is one.
 async fn first_attempt_error(app: &TestApp, id: &str) -> String {
-    let d = delivery_when(app, id, 20, |d| d["attempts_history"][0]["error"].is_string()).await;
+    let d = delivery_when(app, id, 20, |d| {
+        d["attempts_history"][0]["error"].is_string()
+    })
+    .await;
     d["attempts_history"][0]["error"]
         .as_str()
         .unwrap_or_default()
@@ -106,7 +112,10 @@ async fn a_redirect_to_loopback_is_not_followed(backend: Backend) {
     send_test(&app, &id).await;
     let error = first_attempt_error(&app, &id).await;
     assert!(error.contains("HTTP 307"), "{error}");
-    assert!(error.contains(&location), "the Location is recorded: {error}");
+    assert!(
+        error.contains(&location),
+        "the Location is recorded: {error}"
+    );
     let delivery = latest_delivery(&app, &id).await;
     assert_ne!(delivery["status"], "sent", "{delivery}");
     assert!(delivery["attempts_history"][0]["outcome"] != "sent");
@@ -133,12 +142,15 @@ async fn an_endpoint_rebound_to_loopback_is_never_contacted(backend: Backend) {
         let target = format!("http://{host}:{}/hooks/partner", internal.port);
         rebind(&app, &id, &target).await;
         send_test(&app, &id).await;
-        let delivery = delivery_when(&app, &id, 20, |d| d["status"] == "failed").await;
+        let delivery = delivery_when(&app, &id, 20, |d| d["status"] == "dead").await;
         let error = delivery["last_error"].as_str().unwrap_or_default();
         assert!(error.contains("refused"), "{host}: {error}");
         assert!(error.contains(host), "{host}: {error}");
         assert!(error.contains("private"), "{host}: {error}");
-        assert_eq!(delivery["attempts"], 1, "a refusal is not retried: {delivery}");
+        assert_eq!(
+            delivery["attempts"], 1,
+            "a refusal is not retried: {delivery}"
+        );
     }
     assert_eq!(internal.recorded().len(), 0, "loopback was contacted");
 }
@@ -157,7 +169,7 @@ async fn a_multi_megabyte_response_is_read_only_up_to_the_excerpt_limit(backend:
     let id = create_endpoint(&app, &format!("http://127.0.0.1:{port}/hook")).await;
     send_test(&app, &id).await;
     // Generous: the excerpt is read in well under a second; the request timeout is 10 s.
-    let delivery = delivery_when(&app, &id, 30, |d| d["status"] == "failed").await;
+    let delivery = delivery_when(&app, &id, 30, |d| d["status"] == "dead").await;
     let error = delivery["last_error"].as_str().unwrap_or_default();
     assert_eq!(
         error,
