@@ -202,7 +202,48 @@ async fn a_network_error_does_not_record_the_secret_path(backend: Backend) {
     );
 }
 
+async fn addresses_wrapping_a_private_ipv4_are_refused_when_saved(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.webhook_allow_private = false).await else {
+        return;
+    };
+    let refused = [
+        ("http://[64:ff9b::7f00:1]/", "url_not_allowed"), // NAT64 of 127.0.0.1
+        ("http://[64:ff9b:1::808:808]/", "url_not_allowed"), // local-use NAT64
+        ("http://[2002:a9fe:a9fe::1]/", "url_not_allowed"), // 6to4 of 169.254.169.254
+        ("http://[::10.0.0.1]/", "url_not_allowed"),      // IPv4-compatible
+        ("http://[2001::1]/", "url_not_allowed"),         // Teredo
+        ("http://[fec0::1]/", "url_not_allowed"),         // site-local
+        ("http://198.18.0.1/", "url_not_allowed"),        // benchmarking
+        ("http://240.0.0.1/", "url_not_allowed"),         // reserved
+        ("http://0.1.2.3/", "url_not_allowed"),           // "this network"
+        ("http://192.0.2.10/", "url_not_allowed"),        // TEST-NET-1
+        ("http://0x7f.1/", "url_not_allowed"),            // 127.0.0.1, spelled otherwise
+        ("http://", "invalid_url"),
+        ("not a url", "invalid_url"),
+    ];
+    for (url, code) in refused {
+        let res = app
+            .admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .expect("create webhook");
+        assert_eq!(res.status(), 422, "{url}");
+        let body: Value = res.json().await.expect("error json");
+        assert_eq!(body["error"]["code"], code, "{url}: {body}");
+    }
+    // Their public neighbours are accepted (literals: no DNS needed).
+    for url in [
+        "http://[64:ff9b::808:808]/",
+        "http://[2002:808:808::1]/",
+        "http://198.20.0.1/",
+    ] {
+        create_endpoint(&app, url).await;
+    }
+}
+
 on_both!(
+    addresses_wrapping_a_private_ipv4_are_refused_when_saved,
     a_redirect_to_loopback_is_not_followed,
     an_endpoint_rebound_to_loopback_is_never_contacted,
     a_multi_megabyte_response_is_read_only_up_to_the_excerpt_limit,
