@@ -1,5 +1,6 @@
 //! The catalog of current template versions and rendering against it.
 
+use super::json_parts::{is_json_part, quoted_interpolation};
 use super::{bounded, describe, environment, part_name, LoadedTemplate, TemplateError};
 use super::{DEFAULT_MAX_OUTPUT_BYTES, FALLBACK_LOCALE};
 use minijinja::Environment;
@@ -60,6 +61,11 @@ impl TemplateEngine {
         for t in templates {
             let mut names = vec![];
             for (part, source) in t.parts.iter() {
+                // Saved before JSON parts were JSON-encoded: it still loads, but
+                // its renders fail until it is saved again without the quotes.
+                if is_json_part(part) && quoted_interpolation(source).is_some() {
+                    tracing::warn!(code = %t.code, part, "stored template quotes a value in a JSON part; save it again without the quotes");
+                }
                 match env.add_template_owned(
                     part_name(&t.code, &t.locale, t.version, part),
                     source.to_string(),
