@@ -240,3 +240,11 @@ fn explicit_data_wins_over_declared_keys_and_declared_data_must_be_an_object() {
         "{err}"
     );
 }
+
+#[test]
+fn a_stored_template_that_still_quotes_a_json_value_fails_with_the_fix_in_the_message() {
+    // Saved before JSON parts were encoded: `load` accepts it, the render says why it fails.
+    let e = engine_with(json!({"title": "Booked", "data": "{\"booking\": \"{{ booking_id }}\"}"}));
+    let err = planned_data(&e).unwrap_err();
+    assert!(err.to_string().contains("need no quotes"), "{err}");
+}
