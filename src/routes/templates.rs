@@ -152,6 +152,7 @@ pub async fn versions(
 }
 
 /// Preview a render. Body: `{variables, locale?, channel?}`, or the variables themselves (seed 002).
+/// A part that renders past `template_max_output_bytes` is a 422 `template_output_too_large`.
 #[utoipa::path(post, path = "/api/v1/templates/{code}/render", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
     request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
