@@ -207,7 +207,7 @@ impl Application {
         let due = DueSignal::default();
         let feed = Arc::new(Feed::new(db.clone(), bus.clone()));
 
-        let catalog = Catalog::new(db.clone());
+        let catalog = Catalog::new(db.clone(), settings.template_max_output_bytes);
         catalog
             .reload()
             .await

@@ -58,7 +58,7 @@ struct Args {
 
 /// Creates the template and rule that turn `bench.event` into an in-app notification.
 async fn prepare_ingest(http: &reqwest::Client, args: &Args) -> anyhow::Result<()> {
-    let tpl = json!({"code": "bench", "in_app": {"title": "bench", "body": "{{ sent_us }}"}});
+    let tpl = json!({"code": "bench", "in_app": {"title": "bench", "body": "{{ sent_us }}", "data": "{\"sent_us\": {{ sent_us }}}"}});
     http.post(format!("{}/api/v1/templates", args.url))
         .bearer_auth(&args.admin_key)
         .json(&tpl)

@@ -28,10 +28,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// `template_max_output_bytes` caps every rendered part.
+    pub fn new(db: DatabaseConnection, template_max_output_bytes: usize) -> Self {
         Self {
             db,
-            templates: TemplateEngine::new(),
+            templates: TemplateEngine::new().with_max_output(template_max_output_bytes),
             rules: Arc::new(RwLock::new(Arc::new(vec![]))),
             endpoints: Arc::new(RwLock::new(Arc::new(vec![]))),
             reloading: Arc::new(tokio::sync::Mutex::new(())),

@@ -210,7 +210,9 @@ impl Pipeline {
                 content: Content::Template {
                     code: rule.template_code.clone(),
                     vars,
-                    data: json!({"event_type": event.event_type, "event": payload}),
+                    // Only what the template's `in_app.data` declares reaches the
+                    // recipient: an event may carry other people's contacts or internal fields.
+                    data: json!({"event_type": event.event_type}),
                     in_app_overrides: (None, None, None),
                 },
                 rule_id: Some(rule.id),

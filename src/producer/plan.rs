@@ -95,12 +95,14 @@ pub fn plan(
                     title,
                     body,
                     action_url,
+                    data: declared,
                 },
                 _,
             ) => {
-                let data = match &intent.content {
-                    Content::Plain { data, .. } | Content::Template { data, .. } => data.clone(),
+                let explicit = match &intent.content {
+                    Content::Plain { data, .. } | Content::Template { data, .. } => data,
                 };
+                let data = notification_data(declared, explicit);
                 let mut n = NewNotification::parse(
                     intent.user.clone(),
                     Some(intent.category.as_str().to_string()),
@@ -192,6 +194,20 @@ pub fn plan(
         })
         .collect();
     Ok(out)
+}
+
+/// The notification's `data`: the template's declared `in_app.data` object,
+/// then the intent's explicit keys (a `/send`'s `data`, a rule's `event_type`),
+/// which win. Nothing from an event reaches the feed unless a template declares it.
+fn notification_data(declared: Option<Value>, explicit: &Value) -> Value {
+    let mut out = match declared {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let Value::Object(e) = explicit {
+        out.extend(e.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::Object(out)
 }
 
 fn missing(what: &str) -> ProducerError {

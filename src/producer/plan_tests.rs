@@ -181,3 +181,70 @@ fn an_empty_sms_text_is_refused_rather_than_queued() {
     .unwrap_err();
     assert!(matches!(err, ProducerError::Content(_)));
 }
+
+fn templated() -> Intent {
+    Intent {
+        content: Content::Template {
+            code: "t".into(),
+            vars: json!({"booking_id": "B1", "internal_cost": 3, "other_email": "x@example.com"}),
+            data: json!({"event_type": "booking.confirmed"}),
+            in_app_overrides: (None, None, None),
+        },
+        ..intent(&[Channel::InApp])
+    }
+}
+
+fn engine_with(in_app: serde_json::Value) -> crate::templates::TemplateEngine {
+    let e = crate::templates::TemplateEngine::new();
+    e.load(vec![crate::templates::LoadedTemplate {
+        code: "t".into(),
+        locale: "en".into(),
+        version: 1,
+        parts: crate::templates::TemplateParts::parse(&json!({ "in_app": in_app })).unwrap(),
+    }]);
+    e
+}
+
+fn planned_data(e: &crate::templates::TemplateEngine) -> Result<serde_json::Value, ProducerError> {
+    let p = PreferenceDocument::default();
+    let i = templated();
+    let planned = plan(&i, &facts(&p), |c| {
+        super::render::render(e, &i.content, c, None)
+    })?;
+    Ok(planned.notification.expect("a notification").data)
+}
+
+#[test]
+fn notification_data_holds_only_what_the_template_declares_and_the_explicit_keys() {
+    let e = engine_with(json!({"title": "Booked", "data": "{\"booking\": {{ booking_id }}}"}));
+    assert_eq!(
+        planned_data(&e).unwrap(),
+        json!({"booking": "B1", "event_type": "booking.confirmed"})
+    );
+    let bare = engine_with(json!({"title": "Booked"}));
+    assert_eq!(
+        planned_data(&bare).unwrap(),
+        json!({"event_type": "booking.confirmed"}),
+        "no in_app.data: nothing from the event"
+    );
+}
+
+#[test]
+fn explicit_data_wins_over_declared_keys_and_declared_data_must_be_an_object() {
+    let e = engine_with(json!({"title": "Booked", "data": "{\"event_type\": \"spoofed\"}"}));
+    assert_eq!(planned_data(&e).unwrap()["event_type"], "booking.confirmed");
+    let list = engine_with(json!({"title": "Booked", "data": "[{{ booking_id }}]"}));
+    let err = planned_data(&list).unwrap_err();
+    assert!(
+        err.to_string().contains("must render to a JSON object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stored_template_that_still_quotes_a_json_value_fails_with_the_fix_in_the_message() {
+    // Saved before JSON parts were encoded: `load` accepts it, the render says why it fails.
+    let e = engine_with(json!({"title": "Booked", "data": "{\"booking\": \"{{ booking_id }}\"}"}));
+    let err = planned_data(&e).unwrap_err();
+    assert!(err.to_string().contains("need no quotes"), "{err}");
+}

@@ -13,6 +13,8 @@ pub enum Rendered {
         title: String,
         body: String,
         action_url: Option<String>,
+        /// The template's `in_app.data` object: what it declares, nothing else.
+        data: Option<Value>,
     },
     Email {
         subject: String,
@@ -68,7 +70,9 @@ pub fn render(
                     .transpose()
                     .map_err(|e| ProducerError::Render {
                         template: code.clone(),
-                        message: format!("{channel}.{n} is not JSON: {e}"),
+                        message: format!(
+                            "{channel}.{n} is not JSON ({e}); its {{{{ values }}}} are JSON-encoded, so they need no quotes"
+                        ),
                     })
             };
             let rendered = match channel {
@@ -78,6 +82,15 @@ pub fn render(
                         title: o.0.clone().unwrap_or_else(|| part("title")),
                         body: o.1.clone().unwrap_or_else(|| part("body")),
                         action_url: o.2.clone().or_else(|| r.parts.get("action_url").cloned()),
+                        data: match json_part("data")? {
+                            Some(d) if !d.is_object() => {
+                                return Err(ProducerError::Render {
+                                    template: code.clone(),
+                                    message: "in_app.data must render to a JSON object".into(),
+                                })
+                            }
+                            d => d,
+                        },
                     }
                 }
                 Channel::Email => Rendered::Email {
@@ -114,6 +127,7 @@ fn plain(
             title: title.to_string(),
             body: body.to_string(),
             action_url: action_url.clone(),
+            data: None,
         },
         Channel::Email => Rendered::Email {
             subject: title.to_string(),

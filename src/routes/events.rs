@@ -34,6 +34,10 @@ impl From<crate::packs::PackError> for ApiError {
     fn from(e: crate::packs::PackError) -> Self {
         match e {
             crate::packs::PackError::Invalid(d) => d.into(),
+            crate::packs::PackError::Template {
+                source: crate::templates::TemplateError::QuotedJsonValue { .. },
+                ..
+            } => ApiError::unprocessable("template_json_quoted_value", e.to_string()),
             crate::packs::PackError::Template { .. } => {
                 ApiError::unprocessable("template_syntax_error", e.to_string())
             }

@@ -29,8 +29,13 @@ fn row_json(r: &templates::TemplateRow) -> Value {
 }
 
 /// Create a template (version 1 of a code and locale). 409 if it exists; a syntax error is a 422 naming the part and line.
+///
+/// `in_app.data`, `push.data` and `webhook.body` are JSON: every `{{ value }}` in them is
+/// JSON-encoded (`{"name": {{ user.name }}}`; `|tojson` is accepted too). A `{{ … }}` inside
+/// a JSON string (`"{{ x }}"`) is refused with 422 `template_json_quoted_value`.
+/// `in_app.data` must render to an object: it is the event notification's `data`.
 #[utoipa::path(post, path = "/api/v1/templates", tag = "templates", security(("api_key" = [])),
-    request_body(content = Object, description = "{code, locale?, description?, parts: {in_app: {title, body, action_url}, email: {subject, html, text}, push: {title, body, data}, sms: {text}, webhook: {body}}}"),
+    request_body(content = Object, description = "{code, locale?, description?, parts: {in_app: {title, body, action_url, data}, email: {subject, html, text}, push: {title, body, data}, sms: {text}, webhook: {body}}}"),
     responses((status = 201, body = Object), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create(
@@ -147,6 +152,7 @@ pub async fn versions(
 }
 
 /// Preview a render. Body: `{variables, locale?, channel?}`, or the variables themselves (seed 002).
+/// A part that renders past `template_max_output_bytes` is a 422 `template_output_too_large`.
 #[utoipa::path(post, path = "/api/v1/templates/{code}/render", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
     request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
@@ -191,6 +197,12 @@ pub async fn render(
                 );
             }
             Err(crate::templates::TemplateError::MissingPart { .. }) => {}
+            Err(e @ crate::templates::TemplateError::OutputTooLarge { .. }) => {
+                return Err(ApiError::unprocessable(
+                    "template_output_too_large",
+                    e.to_string(),
+                ))
+            }
             Err(e) => {
                 return Err(ApiError::unprocessable(
                     "template_render_failed",

@@ -511,7 +511,7 @@ async fn push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_devic
     else {
         return;
     };
-    let tpl = json!({"code": "alert", "push": {"title": "Alert {{ level }}", "body": "{{ message }}", "data": "{\"level\": \"{{ level }}\"}"}});
+    let tpl = json!({"code": "alert", "push": {"title": "Alert {{ level }}", "body": "{{ message }}", "data": "{\"level\": {{ level }}}"}});
     assert_eq!(
         app.admin(Method::POST, "/api/v1/templates")
             .json(&tpl)

@@ -3,10 +3,11 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Every part a template may have, as `channel.part`.
-pub const PART_NAMES: [&str; 11] = [
+pub const PART_NAMES: [&str; 12] = [
     "in_app.title",
     "in_app.body",
     "in_app.action_url",
+    "in_app.data",
     "email.subject",
     "email.html",
     "email.text",
