@@ -61,10 +61,6 @@ impl SnsGate {
         })
     }
 
-    pub fn cached_certificates(&self) -> usize {
-        self.certs.len()
-    }
-
     #[tracing::instrument(skip_all, fields(topic, message_id))]
     pub async fn admit(&self, msg: &Value) -> Result<Admitted, SnsError> {
         if self.topics.is_empty() {
@@ -152,7 +148,8 @@ impl SnsGate {
             .get(url.as_str())
             .send()
             .await
-            .map_err(|e| SnsError::ConfirmationFailed(e.to_string()))?;
+            // The URL carries the subscription token: keep it out of the logs.
+            .map_err(|e| SnsError::ConfirmationFailed(e.without_url().to_string()))?;
         if !res.status().is_success() {
             return Err(SnsError::ConfirmationFailed(format!(
                 "status {}",
