@@ -65,9 +65,56 @@ impl CertCache {
     }
 }
 
+/// Certificate fetches allowed per minute. A sender needs only an allow-listed topic and a fresh
+/// timestamp to name a new `.pem` URL on an AWS host; this caps how often that makes Herald fetch.
+/// Real traffic needs about one fetch per region per [`CERT_CACHE_TTL`].
+pub const CERT_FETCHES_PER_MINUTE: u32 = 30;
+
+/// A fixed one-minute budget of certificate fetches (cache misses).
+pub struct FetchBudget {
+    per_minute: u32,
+    state: Mutex<(Instant, u32)>,
+}
+
+impl FetchBudget {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            state: Mutex::new((Instant::now(), 0)),
+        }
+    }
+
+    /// Spends one fetch; false once this minute's budget is used up.
+    pub fn spend(&self) -> bool {
+        self.spend_at(Instant::now())
+    }
+
+    fn spend_at(&self, now: Instant) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // A minute starts at its first fetch, not when the budget was made.
+        if state.1 == 0 || now.duration_since(state.0) >= Duration::from_secs(60) {
+            *state = (now, 0);
+        }
+        if state.1 >= self.per_minute {
+            return false;
+        }
+        state.1 += 1;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fetch_budget_refuses_beyond_its_rate_until_the_minute_passes() {
+        let b = FetchBudget::new(2);
+        let t0 = Instant::now();
+        assert!(b.spend_at(t0) && b.spend_at(t0));
+        assert!(!b.spend_at(t0 + Duration::from_secs(59)));
+        assert!(b.spend_at(t0 + Duration::from_secs(60)));
+    }
 
     fn key() -> RsaPublicKey {
         let pem = include_str!("../../../tests/fixtures/sns_cert.pem");

@@ -3,7 +3,7 @@
 //! makes Herald fetch anything.
 
 use super::trust::{TopicAllowList, TopicArn, TrustedOrigins, TrustedUrl, UrlKind};
-use super::{verify_with, CertCache, SnsError};
+use super::{verify_with, CertCache, FetchBudget, SnsError, CERT_FETCHES_PER_MINUTE};
 use crate::channels::callbacks::{SignedAt, Window, WindowError};
 use rsa::RsaPublicKey;
 use serde_json::Value;
@@ -33,6 +33,7 @@ pub struct SnsGate {
     origins: TrustedOrigins,
     window: Window,
     certs: CertCache,
+    fetches: FetchBudget,
     /// Redirects are not followed: a trusted host must not hand Herald on to another.
     http: reqwest::Client,
 }
@@ -57,6 +58,7 @@ impl SnsGate {
             origins,
             window,
             certs,
+            fetches: FetchBudget::new(CERT_FETCHES_PER_MINUTE),
             http,
         })
     }
@@ -111,6 +113,9 @@ impl SnsGate {
     async fn certificate(&self, url: &TrustedUrl) -> Result<RsaPublicKey, SnsError> {
         if let Some(key) = self.certs.get(url.as_str()) {
             return Ok(key);
+        }
+        if !self.fetches.spend() {
+            return Err(SnsError::FetchBudgetSpent);
         }
         let pem = self.fetch_limited(url).await?;
         let key = super::public_key(&pem)?;

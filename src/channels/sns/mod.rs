@@ -8,7 +8,9 @@ mod cache;
 mod gate;
 mod trust;
 
-pub use cache::{CertCache, CERT_CACHE_CAPACITY, CERT_CACHE_TTL};
+pub use cache::{
+    CertCache, FetchBudget, CERT_CACHE_CAPACITY, CERT_CACHE_TTL, CERT_FETCHES_PER_MINUTE,
+};
 pub use gate::{Admitted, SnsGate, SnsKind, CERT_MAX_BYTES};
 pub use trust::{TopicAllowList, TopicArn, TrustedOrigins, TrustedUrl, UrlKind};
 
@@ -43,6 +45,8 @@ pub enum SnsError {
     /// The certificate host answered badly or not at all (details for the log only).
     #[error("signing certificate unavailable: {0}")]
     CertificateUnavailable(String),
+    #[error("too many signing certificate fetches this minute")]
+    FetchBudgetSpent,
     #[error("subscription confirmation failed: {0}")]
     ConfirmationFailed(String),
     #[error("invalid setting {key}: {reason}")]

@@ -56,6 +56,14 @@ impl From<SnsError> for ApiError {
                     "AWS SNS could not be reached",
                 );
             }
+            SnsError::FetchBudgetSpent => {
+                tracing::warn!(error = %e, "SNS certificate fetches throttled");
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again later",
+                );
+            }
             SnsError::Setting { .. } => return ApiError::internal(e),
         };
         ApiError::new(status, code, e.to_string())

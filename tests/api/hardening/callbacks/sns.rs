@@ -209,3 +209,30 @@ async fn a_subscribe_url_off_the_sns_hosts_is_not_visited(backend: Backend) {
 }
 
 on_both!(a_subscribe_url_off_the_sns_hosts_is_not_visited);
+
+async fn new_certificate_urls_are_fetched_at_most_thirty_times_a_minute(backend: Backend) {
+    let aws = Aws::start().await;
+    let Some(app) = app_for(backend, &aws, TOPIC).await else {
+        return;
+    };
+    // 31 requests on loopback take a few seconds; the budget's minute is the generous bound.
+    let mut last = 0;
+    for n in 0..31 {
+        let mut m = aws.subscription(TOPIC, now());
+        m["SigningCertURL"] = json!(format!("http://127.0.0.1:{}/cert-{n}.pem", aws.certs.port));
+        sign(&mut m);
+        last = post(&app, &m).await.0;
+        if n < 30 {
+            assert_eq!(last, 200, "fetch {n} is within the budget");
+        }
+    }
+    assert_eq!(last, 503, "the 31st new URL in a minute is not fetched");
+    assert_eq!(aws.certs.recorded().len(), 30);
+    // A certificate already cached still verifies.
+    let mut m = aws.subscription(TOPIC, now());
+    m["SigningCertURL"] = json!(format!("http://127.0.0.1:{}/cert-0.pem", aws.certs.port));
+    sign(&mut m);
+    assert_eq!(post(&app, &m).await.0, 200);
+}
+
+on_both!(new_certificate_urls_are_fetched_at_most_thirty_times_a_minute);
