@@ -330,7 +330,9 @@ impl Application {
             twilio_auth_token: settings.twilio_auth_token.clone(),
             callback_secret: settings.callback_secret.clone(),
             sendgrid_public_key: settings.sendgrid_webhook_public_key.clone(),
-            sns_cert_prefixes: parse_list(&settings.sns_cert_url_prefixes),
+            callback_guard: Arc::new(channels::callbacks::CallbackGuard::from_settings(
+                &settings,
+            )?),
             http: reqwest::Client::builder()
                 .build()
                 .context("cannot build an HTTP client")?,

@@ -24,6 +24,9 @@ struct Claims {
     iat: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    /// Set on minted tokens when an audience is configured, so Herald's own tokens pass its own check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
 }
 
 /// HS256 keys for tokens Herald mints, plus an optional RS256 public key for
@@ -64,23 +67,33 @@ impl JwtKeys {
             exp: exp.timestamp(),
             iat: Some(now.timestamp()),
             iss: self.issuer.clone(),
+            aud: self.audience.clone(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.hs_encode)
             .map_err(|e| JwtError::Invalid(e.to_string()))?;
         Ok((token, exp))
     }
 
+    /// A configured issuer or audience is required, not merely checked when present:
+    /// jsonwebtoken only compares `iss`/`aud` that a token carries, so a token
+    /// without them would otherwise pass. `nbf` is honoured whenever a token has one.
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = 30;
-        v.set_required_spec_claims(&["exp", "sub"]);
+        v.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
         if let Some(iss) = &self.issuer {
             v.set_issuer(&[iss]);
+            required.push("iss");
         }
         match &self.audience {
-            Some(aud) => v.set_audience(&[aud]),
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => v.validate_aud = false,
         }
+        v.set_required_spec_claims(&required);
         v
     }
 
@@ -136,6 +149,75 @@ mod tests {
         // header {"alg":"none"} . {"sub":"u","exp":9999999999}
         let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo5OTk5OTk5OTk5fQ.";
         assert!(keys().verify(token).is_err());
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn strict() -> JwtKeys {
+        JwtKeys::new(
+            SECRET,
+            None,
+            Some("https://idp.example".into()),
+            Some("herald".into()),
+        )
+        .unwrap()
+    }
+
+    fn token(claims: Value) -> String {
+        let key = EncodingKey::from_secret(SECRET);
+        encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    fn exp() -> i64 {
+        Utc::now().timestamp() + 600
+    }
+
+    #[test]
+    fn a_configured_audience_is_required() {
+        let t = token(json!({"sub": "u", "exp": exp(), "iss": "https://idp.example"}));
+        assert!(strict().verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_wrong_audience_is_refused() {
+        let t =
+            token(json!({"sub": "u", "exp": exp(), "iss": "https://idp.example", "aud": "other"}));
+        assert!(strict().verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_configured_issuer_is_required() {
+        let t = token(json!({"sub": "u", "exp": exp(), "aud": "herald"}));
+        assert!(strict().verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let nbf = Utc::now().timestamp() + 3600;
+        let t = token(json!({"sub": "u", "exp": exp() + 3600, "nbf": nbf,
+                             "iss": "https://idp.example", "aud": "herald"}));
+        assert!(strict().verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_token_with_every_configured_claim_is_accepted() {
+        let nbf = Utc::now().timestamp() - 10;
+        let t = token(json!({"sub": "u", "exp": exp(), "nbf": nbf,
+                             "iss": "https://idp.example", "aud": "herald"}));
+        assert_eq!(strict().verify(&t).unwrap().as_str(), "u");
+    }
+
+    #[test]
+    fn tokens_herald_mints_pass_its_own_claim_checks() {
+        let user = UserId::parse("u").unwrap();
+        let (t, _) = strict().mint(&user, 60).unwrap();
+        assert_eq!(strict().verify(&t).unwrap(), user);
     }
 }
 

@@ -42,8 +42,8 @@ pub struct AppState {
     pub twilio_auth_token: Option<secrecy::SecretString>,
     pub callback_secret: Option<secrecy::SecretString>,
     pub sendgrid_public_key: Option<String>,
-    /// URL prefixes SNS signing certificates and SubscribeURLs may come from.
-    pub sns_cert_prefixes: Vec<String>,
+    /// Replay window, seen signatures and the SNS gate shared by signed callbacks.
+    pub callback_guard: Arc<crate::channels::callbacks::CallbackGuard>,
     pub http: reqwest::Client,
     pub hub: Hub,
     pub sessions: Arc<SessionDeps>,

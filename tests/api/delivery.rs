@@ -666,19 +666,22 @@ async fn provider_callbacks_update_status_only_with_a_valid_signature(backend: B
         .to_string();
     let body = json!({"provider_message_id": message_id, "status": "opened"}).to_string();
     let generic = app.url("/api/v1/callbacks/generic");
+    let ts = chrono::Utc::now().timestamp().to_string();
     let res = app
         .client
         .post(&generic)
+        .header("x-herald-timestamp", &ts)
         .header("x-herald-signature", "sha256=00")
         .body(body.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let sig = herald::channels::callbacks::generic_signature("relay-secret", body.as_bytes());
+    let sig = herald::channels::callbacks::generic_signature("relay-secret", &ts, body.as_bytes());
     let res = app
         .client
         .post(&generic)
+        .header("x-herald-timestamp", &ts)
         .header("x-herald-signature", sig)
         .body(body)
         .send()
@@ -951,6 +954,7 @@ async fn ses_notifications_via_sns_are_verified_against_an_allow_listed_certific
     let (cport, sport) = (certs.port, confirm.port);
     let Some(app) = spawn_app_with(backend, move |s| {
         s.sns_cert_url_prefixes = format!("http://127.0.0.1:{cport}/,http://127.0.0.1:{sport}/");
+        s.sns_topic_arns = "arn:aws:sns:eu-west-1:1:ses".into();
     })
     .await
     else {
@@ -971,7 +975,7 @@ async fn ses_notifications_via_sns_are_verified_against_an_allow_listed_certific
     // SubscriptionConfirmation: verified, then SubscribeURL is visited.
     let mut sub = json!({"Type": "SubscriptionConfirmation", "MessageId": "m0", "Token": "tok", "TopicArn": "arn:aws:sns:eu-west-1:1:ses",
         "Message": "confirm", "SubscribeURL": format!("http://127.0.0.1:{sport}/?Action=ConfirmSubscription"),
-        "Timestamp": "2026-11-22T10:00:00.000Z", "SignatureVersion": "2", "SigningCertURL": cert_url});
+        "Timestamp": chrono::Utc::now().to_rfc3339(), "SignatureVersion": "2", "SigningCertURL": cert_url});
     sns_sign(&mut sub);
     let res = app
         .client
@@ -989,7 +993,7 @@ async fn ses_notifications_via_sns_are_verified_against_an_allow_listed_certific
     // A bounce notification.
     let ses = json!({"notificationType": "Bounce", "bounce": {"bounceType": "Permanent"}, "mail": {"commonHeaders": {"messageId": message_id}}});
     let mut note = json!({"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:eu-west-1:1:ses", "Message": ses.to_string(),
-        "Timestamp": "2026-11-22T10:00:01.000Z", "SignatureVersion": "2", "SigningCertURL": cert_url});
+        "Timestamp": chrono::Utc::now().to_rfc3339(), "SignatureVersion": "2", "SigningCertURL": cert_url});
     sns_sign(&mut note);
     let mut forged = note.clone();
     forged["Message"] = json!(ses.to_string().replace("Bounce", "Delivery"));

@@ -155,9 +155,12 @@ async fn a_late_sent_callback_leaves_a_delivered_delivery_delivered(backend: Bac
         .to_string();
     let report = |status: &str| {
         let body = json!({"provider_message_id": sid, "status": status}).to_string();
-        let sig = herald::channels::callbacks::generic_signature("relay-secret", body.as_bytes());
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let sig =
+            herald::channels::callbacks::generic_signature("relay-secret", &ts, body.as_bytes());
         app.client
             .post(app.url("/api/v1/callbacks/generic"))
+            .header("x-herald-timestamp", ts)
             .header("x-herald-signature", sig)
             .body(body)
             .send()

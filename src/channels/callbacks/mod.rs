@@ -1,5 +1,15 @@
 //! Provider status callbacks (seed 000 §3.2). Each provider's signature is
-//! verified first; a bad one records nothing. Pure helpers, tested here.
+//! verified first; a bad one records nothing. Signed timestamps must fall in
+//! the replay window ([`window`]) and a generic callback's signature is
+//! accepted once ([`replay`]). Pure helpers, tested here.
+
+mod guard;
+mod replay;
+mod window;
+
+pub use guard::CallbackGuard;
+pub use replay::{ReplayCache, REPLAY_CAPACITY};
+pub use window::{SignedAt, Window, WindowError};
 
 use crate::domain::DeliveryStatus;
 use base64::Engine;
@@ -24,11 +34,29 @@ pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// The generic callback's `X-Herald-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-pub fn generic_signature(secret: &str, body: &[u8]) -> String {
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error("the callback signature does not verify")]
+    InvalidSignature,
+    #[error(transparent)]
+    Window(#[from] WindowError),
+    #[error("this callback was already accepted (same signature within the replay window)")]
+    Replayed,
+    #[error(transparent)]
+    Sns(#[from] crate::channels::sns::SnsError),
+    #[error("invalid setting {key}: {reason}")]
+    Setting { key: &'static str, reason: String },
+}
+
+/// The generic callback's `X-Herald-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`,
+/// `timestamp` being the `X-Herald-Timestamp` header exactly as sent (Unix seconds).
+/// Signing the timestamp with the body, as Standard Webhooks does, is what lets the window hold.
+pub fn generic_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
         return String::new();
     };
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -151,10 +179,25 @@ mod tests {
     }
 
     #[test]
-    fn generic_signatures_are_hmac_sha256_hex() {
-        let s = generic_signature("k", b"{}");
+    fn generic_signatures_are_hmac_sha256_hex_over_the_timestamp_and_body() {
+        let s = generic_signature("k", "1700000000", b"{}");
         assert!(s.starts_with("sha256=") && s.len() == 7 + 64);
-        assert!(constant_time_eq(&s, &generic_signature("k", b"{}")));
-        assert!(!constant_time_eq(&s, &generic_signature("k", b"{ }")));
+        assert!(constant_time_eq(
+            &s,
+            &generic_signature("k", "1700000000", b"{}")
+        ));
+        assert!(!constant_time_eq(
+            &s,
+            &generic_signature("k", "1700000000", b"{ }")
+        ));
+        assert!(!constant_time_eq(
+            &s,
+            &generic_signature("k", "1700000001", b"{}")
+        ));
+        // HMAC-SHA256("k", "1700000000.{}"), computed independently with openssl.
+        assert_eq!(
+            s,
+            "sha256=c6ef4734033cee2367414a0939385eca0397754aa7a59716da7463a9298b5146"
+        );
     }
 }
