@@ -113,9 +113,9 @@ pub struct Settings {
     pub delivery_send_timeout_secs: u64,
     /// SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
     pub sendgrid_webhook_public_key: Option<String>,
-    /// Comma-separated URL prefixes SNS certificates may be fetched from, e.g. `https://sns.eu-west-1.amazonaws.com/`.
+    /// Extra origins (scheme, host, port) trusted for SNS certificates besides `sns.<region>.amazonaws.com`; http only for loopback.
     pub sns_cert_url_prefixes: String,
-    /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of the body).
+    /// Shared secret for `POST /api/v1/callbacks/generic` (HMAC-SHA256 of `{timestamp}.{body}`).
     pub callback_secret: Option<SecretString>,
     /// Comma-separated SNS topic ARNs whose messages (and subscription confirmations) are accepted;
     /// empty refuses every SNS message.
