@@ -37,14 +37,14 @@ async fn unread_count(app: &TestApp, token: &str) -> Response {
         .expect("unread-count")
 }
 
-/// Spends `bucket`'s burst through `request`, asserting each is let through,
-/// then returns the first refusal.
-async fn exhaust<F, Fut>(mut request: F) -> Response
+/// Spends what is left of a fresh bucket after `spent` requests through
+/// `request`, asserting each is let through, then returns the first refusal.
+async fn exhaust_after<F, Fut>(spent: u32, mut request: F) -> Response
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Response>,
 {
-    for n in 0..BURST {
+    for n in spent..BURST {
         let res = request().await;
         assert!(
             res.status().is_success(),
@@ -59,6 +59,14 @@ where
         }
     }
     panic!("no 429 after the burst and {EXTRA} more requests");
+}
+
+async fn exhaust<F, Fut>(request: F) -> Response
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    exhaust_after(0, request).await
 }
 
 async fn assert_limited(res: Response, policy: &str, quota: u32, window: u64) -> Value {
@@ -99,7 +107,7 @@ async fn a_user_token_past_its_burst_gets_429_with_retry_after_and_ratelimit_fie
         "successful answers carry RateLimit: {}",
         header(&first, "ratelimit")
     );
-    let refused = exhaust(|| unread_count(&app, &token)).await;
+    let refused = exhaust_after(1, || unread_count(&app, &token)).await;
     assert_limited(refused, "user", BURST, u64::from(BURST)).await;
     // Refused before the body is read: malformed JSON gets 429, not 400.
     let res = app
