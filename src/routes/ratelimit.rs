@@ -99,7 +99,8 @@ pub async fn enforce<B: MessageBody>(
     };
     match verdict {
         Err(refused) => {
-            tracing::info!(path = req.path(), error = %refused, "rate limited");
+            // Debug, not info: a flood would otherwise become a log flood.
+            tracing::debug!(path = req.path(), error = %refused, "rate limited");
             Ok(req
                 .into_response(refused.error_response())
                 .map_into_right_body())

@@ -328,6 +328,9 @@ const PATHS: &[(&str, &str)] = &[
     ),
     ("/api/v1/send", "POST, OPTIONS"),
     ("/api/v1/ws", "GET, OPTIONS"),
+    ("/health", "GET, OPTIONS"),
+    ("/ready", "GET, OPTIONS"),
+    ("/metrics", "GET, OPTIONS"),
 ];
 
 async fn options_answers_each_paths_own_methods(backend: Backend) {
