@@ -11,10 +11,13 @@ use crate::on_both;
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
+mod allow;
+mod quotas;
+
 const BURST: u32 = 5;
 const EXTRA: usize = 50;
 
-fn header(res: &Response, name: &str) -> String {
+pub(super) fn header(res: &Response, name: &str) -> String {
     res.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -69,7 +72,7 @@ where
     exhaust_after(0, request).await
 }
 
-async fn assert_limited(res: Response, policy: &str, quota: u32, window: u64) -> Value {
+pub(super) async fn assert_limited(res: Response, policy: &str, quota: u32, window: u64) -> Value {
     assert_eq!(res.status(), 429);
     let retry: u64 = header(&res, "retry-after")
         .parse()
@@ -243,140 +246,3 @@ async fn an_api_key_past_its_burst_gets_429_and_other_keys_keep_their_own_bucket
 }
 
 on_both!(an_api_key_past_its_burst_gets_429_and_other_keys_keep_their_own_bucket);
-
-async fn test_notifications_beyond_the_hourly_quota_get_429(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.rate_limit.test_per_user_per_hour = 2).await
-    else {
-        return;
-    };
-    let (eager, other) = (app.token("eager").await, app.token("other").await);
-    let test = |token: &str| {
-        app.as_user(token, Method::POST, "/api/v1/notifications/test")
-            .send()
-    };
-    for _ in 0..2 {
-        assert_eq!(test(&eager).await.unwrap().status(), 202);
-    }
-    let refused = test(&eager).await.unwrap();
-    let retry: u64 = header(&refused, "retry-after").parse().unwrap();
-    // Two an hour: the next one fits half an hour after the first.
-    assert!((1..=1800).contains(&retry), "Retry-After {retry}");
-    assert_limited(refused, "test", 2, 3600).await;
-    assert_eq!(test(&other).await.unwrap().status(), 202);
-    let (_, feed) = app.get_json(&eager, "/api/v1/notifications").await;
-    assert_eq!(
-        feed["items"].as_array().unwrap().len(),
-        2,
-        "the refused one was not stored"
-    );
-}
-
-on_both!(test_notifications_beyond_the_hourly_quota_get_429);
-
-async fn the_push_throttle_applies_to_send_as_well_as_to_events(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.push_per_user_per_hour = 2).await else {
-        return;
-    };
-    let push = |n: u32| {
-        app.send(json!({"user_id": "buzzing", "title": format!("push {n}"), "body": "b", "channels": ["in_app", "push"]}))
-    };
-    for n in 1..=2 {
-        let body: Value = push(n).await.json().await.unwrap();
-        assert_eq!(body["channels"]["push"], "queued", "{body}");
-    }
-    let res = push(3).await;
-    assert_eq!(res.status(), 202);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["channels"]["push"], "throttled", "{body}");
-    assert_eq!(
-        body["channels"]["in_app"], "accepted",
-        "only push is throttled"
-    );
-    let other: Value = app
-        .send(json!({"user_id": "calm", "title": "t", "body": "b", "channels": ["push"]}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        other["channels"]["push"], "queued",
-        "the throttle is per user"
-    );
-}
-
-on_both!(the_push_throttle_applies_to_send_as_well_as_to_events);
-
-/// Each path with the methods it serves, in registration order.
-const PATHS: &[(&str, &str)] = &[
-    ("/api/v1/notifications/mark-read", "POST, OPTIONS"),
-    ("/api/v1/notifications/delete", "POST, OPTIONS"),
-    ("/api/v1/notifications/mark-all-read", "POST, OPTIONS"),
-    ("/api/v1/notifications/test", "POST, OPTIONS"),
-    ("/api/v1/notifications/unread-count", "GET, OPTIONS"),
-    ("/api/v1/notifications", "GET, OPTIONS"),
-    (
-        "/api/v1/notifications/0190c6a0-0000-7000-8000-000000000000",
-        "GET, DELETE, OPTIONS",
-    ),
-    (
-        "/api/v1/notifications/0190c6a0-0000-7000-8000-000000000000/read",
-        "POST, OPTIONS",
-    ),
-    (
-        "/api/v1/notifications/0190c6a0-0000-7000-8000-000000000000/unread",
-        "POST, OPTIONS",
-    ),
-    ("/api/v1/send", "POST, OPTIONS"),
-    ("/api/v1/ws", "GET, OPTIONS"),
-    ("/health", "GET, OPTIONS"),
-    ("/ready", "GET, OPTIONS"),
-    ("/metrics", "GET, OPTIONS"),
-];
-
-async fn options_answers_each_paths_own_methods(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
-        return;
-    };
-    for (path, allow) in PATHS {
-        let res = app
-            .client
-            .request(Method::OPTIONS, app.url(path))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 204, "OPTIONS {path}");
-        assert_eq!(header(&res, "allow"), *allow, "OPTIONS {path}");
-    }
-}
-
-on_both!(options_answers_each_paths_own_methods);
-
-async fn trace_and_other_wrong_methods_get_405_with_each_paths_own_allow(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
-        return;
-    };
-    let token = app.token("prober").await;
-    for (path, allow) in PATHS {
-        let wrong = if allow.starts_with("GET") {
-            Method::PUT
-        } else {
-            Method::GET
-        };
-        for method in [Method::TRACE, wrong] {
-            let res = app
-                .as_user(&token, method.clone(), path)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 405, "{method} {path}");
-            assert_eq!(header(&res, "allow"), *allow, "{method} {path}");
-            let body: Value = res.json().await.expect("405 body is JSON");
-            assert_eq!(
-                body["error"]["code"], "method_not_allowed",
-                "{method} {path}"
-            );
-        }
-    }
-}
-
-on_both!(trace_and_other_wrong_methods_get_405_with_each_paths_own_allow);
