@@ -12,6 +12,7 @@ pub mod persistence;
 pub mod pipeline;
 pub mod producer;
 pub mod protocol;
+pub mod ratelimit;
 pub mod realtime;
 pub mod retention;
 pub mod routes;

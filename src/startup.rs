@@ -14,6 +14,7 @@ use crate::persistence::{self, api_keys};
 use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
 use crate::producer::{Producer, ProducerDeps};
+use crate::ratelimit::RateLimits;
 use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
@@ -195,6 +196,9 @@ impl Application {
             .as_ref()
             .map(|k| k.expose_secret().to_string());
         let auth = web::Data::new(Authenticator::new(db.clone(), admin_key.as_deref(), jwt));
+        let limits = web::Data::new(
+            RateLimits::new(&settings.rate_limit).context("invalid rate limit settings")?,
+        );
 
         let hub = Hub::start(settings.ws.hub_shards);
         actix_web::rt::spawn(MemoryTrimmer::new(hub.clone()).run());
@@ -215,6 +219,12 @@ impl Application {
         actix_web::rt::spawn(catalog.clone().run());
         // Background loops stop when the server does (see `run_until_stopped`).
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        actix_web::rt::spawn(
+            limits
+                .clone()
+                .into_inner()
+                .sweep_until_stopped(stopping.clone()),
+        );
         actix_web::rt::spawn(
             crate::retention::Retention::new(db.clone(), &settings.retention).run(stopping.clone()),
         );
@@ -350,10 +360,15 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::from_fn(crate::auth::resolve_api_key))
+                // The last `wrap` runs first: credentials are resolved, then counted.
+                .wrap(actix_web::middleware::from_fn(routes::enforce_rate_limits))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::auth::resolve_credentials,
+                ))
                 .wrap(TracingLogger::<RedactingRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(auth.clone())
+                .app_data(limits.clone())
                 .configure(routes::configure(max_body))
                 .configure(routes::static_files(static_dir.clone()))
         })

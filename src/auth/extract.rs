@@ -2,7 +2,7 @@
 //! so a route cannot forget to authenticate. They fail with [`AuthError`];
 //! `routes` alone decides how that looks over HTTP.
 
-use super::{AuthError, Authenticator, Scope, ServiceCaller};
+use super::{AuthError, Authenticator, KeyId, Scope, ServiceCaller};
 use crate::domain::UserId;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -28,29 +28,72 @@ fn authenticator(req: &HttpRequest) -> Result<web::Data<Authenticator>, AuthErro
         .ok_or(AuthError::Unconfigured)
 }
 
-/// The outcome of checking an API key, stored by [`resolve_api_key`] so the
-/// extractors below answer synchronously.
+/// The outcome of checking an API key, stored by [`resolve_credentials`] so
+/// the extractors below answer synchronously.
 struct ResolvedKey(Result<ServiceCaller, AuthError>);
+
+/// Why a user token was refused; stored instead of [`AuthError`], which holds
+/// store errors and so cannot be cloned.
+#[derive(Clone, Copy)]
+enum TokenRefused {
+    Expired,
+    Invalid,
+}
+
+/// The outcome of verifying a user token, stored once so the rate limiter
+/// and [`AuthedUser`] do not verify the signature twice.
+#[derive(Clone)]
+struct ResolvedUser(Result<UserId, TokenRefused>);
 
 /// JWTs have three dot-separated parts; API keys have none.
 fn looks_like_jwt(token: &str) -> bool {
     token.matches('.').count() == 2
 }
 
-/// Middleware: checks a bearer API key before any extractor runs. Without
+/// Middleware: checks bearer credentials before any extractor runs. Without
 /// it, a handler's JSON extractor could answer 422 before a slow key lookup
-/// answered 401, telling an unauthenticated caller about the body.
-pub async fn resolve_api_key(
+/// answered 401, telling an unauthenticated caller about the body; and the
+/// rate limiter, which runs next, would not know whom to count.
+pub async fn resolve_credentials(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(token) = bearer(req.request()).filter(|t| !looks_like_jwt(t)) {
-        if let Some(auth) = req.app_data::<web::Data<Authenticator>>().cloned() {
+    if let (Some(token), Some(auth)) = (
+        bearer(req.request()),
+        req.app_data::<web::Data<Authenticator>>().cloned(),
+    ) {
+        if looks_like_jwt(&token) {
+            let outcome = auth.user(&token).map_err(|e| match e {
+                AuthError::Expired => TokenRefused::Expired,
+                _ => TokenRefused::Invalid,
+            });
+            req.extensions_mut().insert(ResolvedUser(outcome));
+        } else {
             let outcome = auth.service(&token).await;
             req.extensions_mut().insert(ResolvedKey(outcome));
         }
     }
     next.call(req).await
+}
+
+/// Who a request's credentials verified as, for per-caller limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    User(UserId),
+    Service(KeyId),
+}
+
+/// The verified caller of a request [`resolve_credentials`] has seen; `None`
+/// when it carried no credentials or bad ones.
+pub fn verified_caller(req: &HttpRequest) -> Option<Caller> {
+    let ext = req.extensions();
+    if let Some(ResolvedKey(Ok(caller))) = ext.get::<ResolvedKey>() {
+        return Some(Caller::Service(caller.key));
+    }
+    match ext.get::<ResolvedUser>() {
+        Some(ResolvedUser(Ok(user))) => Some(Caller::User(user.clone())),
+        _ => None,
+    }
 }
 
 fn service(req: &HttpRequest, scope: Scope) -> Result<ServiceCaller, AuthError> {
@@ -96,9 +139,15 @@ impl FromRequest for AuthedUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = (|| {
-            let auth = authenticator(req)?;
             let token = bearer(req).ok_or(AuthError::Missing)?;
-            Ok(AuthedUser(auth.user(&token)?))
+            let resolved = req.extensions().get::<ResolvedUser>().cloned();
+            match resolved {
+                Some(ResolvedUser(Ok(user))) => Ok(AuthedUser(user)),
+                Some(ResolvedUser(Err(TokenRefused::Expired))) => Err(AuthError::Expired),
+                Some(ResolvedUser(Err(TokenRefused::Invalid))) => Err(AuthError::Invalid),
+                // An API key where a user token belongs, or a route outside the middleware.
+                None => Ok(AuthedUser(authenticator(req)?.user(&token)?)),
+            }
         })();
         std::future::ready(result)
     }

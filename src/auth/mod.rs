@@ -4,7 +4,9 @@ mod extract;
 mod jwt;
 mod keys;
 
-pub use extract::{bearer as bearer_token, resolve_api_key, Admin, AuthedUser, Sender};
+pub use extract::{
+    bearer as bearer_token, resolve_credentials, verified_caller, Admin, AuthedUser, Caller, Sender,
+};
 pub use jwt::{JwtError, JwtKeys};
 pub use keys::{generate_api_key, hash_api_key, GeneratedKey};
 
@@ -53,9 +55,19 @@ impl Scope {
     }
 }
 
+/// Which API key a service used: what per-key state (rate limits) is keyed
+/// by, so no table ever holds a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyId {
+    /// `HERALD_ADMIN_API_KEY`, which has no row.
+    Configured,
+    Stored(uuid::Uuid),
+}
+
 /// An authenticated service.
 #[derive(Clone, Debug)]
 pub struct ServiceCaller {
+    pub key: KeyId,
     pub key_name: String,
     pub scopes: Vec<Scope>,
 }
@@ -96,6 +108,7 @@ impl Authenticator {
         if let Some(admin) = &self.admin_key_hash {
             if keys::constant_time_eq(admin.as_bytes(), hash.as_bytes()) {
                 return Ok(ServiceCaller {
+                    key: KeyId::Configured,
                     key_name: "HERALD_ADMIN_API_KEY".into(),
                     scopes: vec![Scope::Admin],
                 });
@@ -106,6 +119,7 @@ impl Authenticator {
             .ok_or(AuthError::Invalid)?;
         let names: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();
         Ok(ServiceCaller {
+            key: KeyId::Stored(row.id),
             key_name: row.name,
             scopes: names.iter().filter_map(|s| Scope::parse(s)).collect(),
         })

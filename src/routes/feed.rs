@@ -1,7 +1,7 @@
 //! The user's own feed (JWT). Every query is scoped to the token's `sub`.
 
 use super::send::respond;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Endpoint};
 use crate::auth::AuthedUser;
 use crate::domain::{Channel, NotificationView, Priority};
 use crate::persistence::notifications::{self, ListQuery};
@@ -16,24 +16,18 @@ const DEFAULT_PAGE: u64 = 20;
 const MAX_IDS: usize = 1000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/notifications", web::get().to(list))
-        .route("/notifications/unread-count", web::get().to(unread_count))
-        .route("/notifications/mark-read", web::post().to(mark_read_many))
-        .route(
-            "/notifications/mark-all-read",
-            web::post().to(mark_all_read),
-        )
-        .route("/notifications/delete", web::post().to(delete_many))
-        .route("/notifications/test", web::post().to(send_test))
-        .route("/notifications/{id}/read", web::post().to(mark_read_one))
-        .route(
-            "/notifications/{id}/unread",
-            web::post().to(mark_unread_one),
-        )
+    cfg.service(Endpoint::new("/notifications").get(list))
+        .service(Endpoint::new("/notifications/unread-count").get(unread_count))
+        .service(Endpoint::new("/notifications/mark-read").post(mark_read_many))
+        .service(Endpoint::new("/notifications/mark-all-read").post(mark_all_read))
+        .service(Endpoint::new("/notifications/delete").post(delete_many))
+        .service(Endpoint::new("/notifications/test").post(send_test))
+        .service(Endpoint::new("/notifications/{id}/read").post(mark_read_one))
+        .service(Endpoint::new("/notifications/{id}/unread").post(mark_unread_one))
         .service(
-            web::resource("/notifications/{id}")
-                .route(web::get().to(get_one))
-                .route(web::delete().to(delete_one)),
+            Endpoint::new("/notifications/{id}")
+                .get(get_one)
+                .delete(delete_one),
         );
 }
 
@@ -269,18 +263,21 @@ pub async fn delete_many(
     Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
 }
 
-/// Send myself a test notification.
+/// Send myself a test notification (at most `rate_limit.test_per_user_per_hour`).
 #[utoipa::path(post, path = "/api/v1/notifications/test", tag = "feed",
-    security(("user_token" = [])), responses((status = 202, body = super::send::SendResponse)))]
+    security(("user_token" = [])), responses((status = 202, body = super::send::SendResponse),
+    (status = 429, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn send_test(
     user: AuthedUser,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+    limits: web::Data<crate::ratelimit::RateLimits>,
+) -> Result<HttpResponse, actix_web::Error> {
+    limits.test_notification(&user.0)?;
     let intent = crate::producer::Intent {
         user: user.0,
         channels: vec![Channel::InApp],
-        category: crate::domain::Category::parse("test")?,
+        category: crate::domain::Category::parse("test").map_err(ApiError::from)?,
         priority: Priority::Normal,
         content: crate::producer::Content::Plain {
             title: "Test notification".into(),
@@ -293,6 +290,11 @@ pub async fn send_test(
         email: None,
         phone: None,
     };
-    let outcome = state.pipeline.producer().send(intent).await?;
+    let outcome = state
+        .pipeline
+        .producer()
+        .send(intent)
+        .await
+        .map_err(ApiError::from)?;
     Ok(respond(outcome, None))
 }

@@ -4,12 +4,14 @@
 mod callbacks;
 mod deliveries;
 mod devices;
+mod endpoint;
 mod error;
 mod events;
 mod feed;
 mod health;
 mod openapi;
 mod preferences;
+mod ratelimit;
 mod rules;
 mod send;
 mod templates;
@@ -19,6 +21,9 @@ mod ws;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use openapi::ApiDoc;
+pub use ratelimit::enforce as enforce_rate_limits;
+
+use endpoint::Endpoint;
 
 use crate::domain::UserId;
 use crate::feed::Feed;
@@ -111,14 +116,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
         )
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
-        .route("/health", web::get().to(health::health))
-        .route("/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(health::metrics))
+        .service(Endpoint::new("/health").get(health::health))
+        .service(Endpoint::new("/ready").get(health::ready))
+        .service(Endpoint::new("/metrics").get(health::metrics))
         .service(openapi::swagger())
         .service(
             web::scope("/api/v1")
-                .route("/ws", web::get().to(ws::connect))
-                .route("/send", web::post().to(send::send))
+                .service(Endpoint::new("/ws").get(ws::connect))
+                .service(Endpoint::new("/send").post(send::send))
                 .configure(users::configure)
                 .configure(feed::configure)
                 .configure(preferences::configure)
