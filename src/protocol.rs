@@ -65,10 +65,14 @@ impl ServerFrame<'_> {
 /// reaches a command never needs the database to find out it was bad.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
-    MarkRead { ids: Vec<NotificationId> },
+    MarkRead {
+        ids: Vec<NotificationId>,
+    },
     MarkAllRead,
     /// The client has shown these notifications: their in-app deliveries become `delivered`.
-    Ack { ids: Vec<NotificationId> },
+    Ack {
+        ids: Vec<NotificationId>,
+    },
     Ping,
 }
 
@@ -155,7 +159,10 @@ mod tests {
 
     #[test]
     fn client_frames_parse_and_unknown_types_are_explained() {
-        assert_eq!(ClientFrame::parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"ping"}"#),
+            Ok(ClientFrame::Ping)
+        );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"dance"}"#),
             Err(FrameError::UnknownType)

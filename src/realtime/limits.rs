@@ -54,7 +54,9 @@ impl ConnectionLimits {
 
     fn lock(counts: &Mutex<Counts>) -> MutexGuard<'_, Counts> {
         // Counters stay consistent even if a holder panicked: every update is one statement.
-        counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Takes a slot for one connection of `user` from `ip`, or says which cap is full.

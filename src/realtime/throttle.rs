@@ -18,7 +18,9 @@ pub const ABUSE_REFUSALS: u32 = 50;
 pub enum Verdict {
     Admit,
     /// Drop the frame; `notify` says whether to send the `rate_limited` error frame.
-    Refuse { notify: bool },
+    Refuse {
+        notify: bool,
+    },
     /// Sustained abuse: close with 1008.
     Close,
 }
@@ -48,7 +50,9 @@ impl FrameThrottle {
     }
 
     pub fn admit(&mut self, now: Instant) -> Verdict {
-        let elapsed = now.saturating_duration_since(self.refilled_at).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
         self.refilled_at = now;
         if self.tokens >= 1.0 {

@@ -118,7 +118,8 @@ impl WsSession {
         slot: ConnectionSlot,
     ) -> Self {
         let now = Instant::now();
-        let throttle = FrameThrottle::new(deps.config.frames_per_sec, deps.config.frames_burst, now);
+        let throttle =
+            FrameThrottle::new(deps.config.frames_per_sec, deps.config.frames_burst, now);
         Self {
             id: deps.next_id.fetch_add(1, Ordering::Relaxed),
             user,

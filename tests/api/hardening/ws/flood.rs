@@ -70,9 +70,7 @@ async fn flood_once(url: &str) -> Round {
     round
 }
 
-async fn a_frame_flooder_is_closed_while_another_users_notifications_stay_prompt(
-    backend: Backend,
-) {
+async fn a_frame_flooder_is_closed_while_another_users_notifications_stay_prompt(backend: Backend) {
     let Some(app) = app_with(backend, |_| {}).await else {
         return;
     };
@@ -109,7 +107,10 @@ async fn a_frame_flooder_is_closed_while_another_users_notifications_stay_prompt
         app.notify("calm", &format!("during the flood {i}")).await;
         let frame = next_of_type(&mut ws, "notification").await;
         let took = started.elapsed();
-        assert_eq!(frame["notification"]["title"], format!("during the flood {i}"));
+        assert_eq!(
+            frame["notification"]["title"],
+            format!("during the flood {i}")
+        );
         assert!(took < LATENCY_BOUND, "notification {i} took {took:?}");
         worst = worst.max(took);
     }
@@ -120,7 +121,10 @@ async fn a_frame_flooder_is_closed_while_another_users_notifications_stay_prompt
         .await
         .expect("join task")
         .expect("flooder thread");
-    eprintln!("{backend:?}: worst latency {worst:?} over {} flood rounds", rounds.len());
+    eprintln!(
+        "{backend:?}: worst latency {worst:?} over {} flood rounds",
+        rounds.len()
+    );
     assert!(!rounds.is_empty());
     for (i, r) in rounds.iter().enumerate() {
         assert!(r.rate_limited, "round {i}: no rate_limited frame: {r:?}");

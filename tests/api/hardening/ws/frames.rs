@@ -116,7 +116,9 @@ async fn ack_ids_that_are_not_uuids_are_refused_and_the_socket_stays_usable(back
     send_frame(&mut ws, json!({"type": "ack", "ids": ["1' OR '1'='1"]})).await;
     let err = next_json(&mut ws).await;
     assert_eq!(err["code"], "invalid_notification_id", "{err}");
-    let too_many: Vec<String> = (0..1001).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let too_many: Vec<String> = (0..1001)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
     send_frame(&mut ws, json!({"type": "ack", "ids": too_many})).await;
     assert_eq!(next_json(&mut ws).await["code"], "too_many_ids");
     send_frame(&mut ws, json!({"type": "ping"})).await;
@@ -167,7 +169,10 @@ async fn the_ack_lookup_goes_through_the_notification_index(backend: Backend) {
         return;
     };
     let plan = ack_plan(&app, backend).await;
-    assert!(plan.contains("idx_deliveries_notification"), "plan:\n{plan}");
+    assert!(
+        plan.contains("idx_deliveries_notification"),
+        "plan:\n{plan}"
+    );
     assert!(!plan.contains("SCAN deliveries"), "plan:\n{plan}");
     assert!(!plan.contains("Seq Scan"), "plan:\n{plan}");
 }
