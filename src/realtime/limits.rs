@@ -78,15 +78,6 @@ impl ConnectionLimits {
             counts: self.counts.clone(),
         })
     }
-
-    /// Open connections of `user` (for tests and diagnostics).
-    pub fn sessions_of(&self, user: &UserId) -> usize {
-        Self::lock(&self.counts)
-            .users
-            .get(user.as_str())
-            .copied()
-            .unwrap_or(0)
-    }
 }
 
 /// One counted connection; dropping it gives the slot back.
@@ -151,8 +142,8 @@ mod tests {
         for _ in 0..10 {
             assert!(limits.acquire(&user("u"), A).is_err());
         }
-        assert_eq!(limits.sessions_of(&user("u")), 1);
         let counts = ConnectionLimits::lock(&limits.counts);
+        assert_eq!(counts.users.get("u"), Some(&1));
         assert_eq!(counts.ips.get(&A), Some(&1));
     }
 }
