@@ -161,6 +161,8 @@ async fn ack_plan(app: &crate::helpers::TestApp, backend: Backend) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     let _ = txn.rollback().await;
+    // Closed here, inside the runtime: a pool dropped during teardown panics.
+    let _ = db.close().await;
     plan
 }
 
