@@ -12,6 +12,8 @@ work=$(mktemp -d)
 ulimit -n 20000
 export HERALD_ADMIN_API_KEY=bench-admin-key HERALD_JWT_SECRET=bench-secret-bench-secret-bench-secret
 export HERALD_BIND=127.0.0.1:18090 HERALD_LOG=warn HERALD_HTTP__WORKERS=1 HERALD_DATA_DIR=$work HERALD_FIRST_RUN_BANNER=false
+# Every bench client connects from 127.0.0.1: the per-address WebSocket cap (default 1000) would refuse most of them.
+export HERALD_WS__MAX_CONNECTIONS_PER_IP=${HERALD_WS__MAX_CONNECTIONS_PER_IP:-1000000}
 if [ "$db" = postgres ]; then
   name=herald_bench_$$
   psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $name"

@@ -1,7 +1,7 @@
 //! The WebSocket wire protocol: frames the server sends and frames it accepts.
 //! Frames are encoded once, then shared by every session that receives them.
 
-use crate::domain::NotificationView;
+use crate::domain::{NotificationId, NotificationView};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -10,8 +10,15 @@ use uuid::Uuid;
 pub const CLOSE_RECONNECT: u16 = 4000;
 /// Close code for a client that stopped answering heartbeats.
 pub const CLOSE_HEARTBEAT_TIMEOUT: u16 = 4001;
+/// Close code for a client that kept sending frames after being told it was
+/// rate limited (RFC 6455 1008, policy violation). Reconnecting is allowed,
+/// but a client that does so at once is likely to be closed again.
+pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
 /// Close code for a server-side failure while setting up the session.
 pub const CLOSE_SERVER_ERROR: u16 = 1011;
+
+/// Most ids accepted in one `mark_read` or `ack` frame.
+pub const MAX_IDS_PER_FRAME: usize = 1000;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -54,31 +61,95 @@ impl ServerFrame<'_> {
     }
 }
 
-/// Frames a client may send.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// Frames a client may send, with their ids already parsed: a frame that
+/// reaches a command never needs the database to find out it was bad.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     MarkRead {
-        ids: Vec<String>,
+        ids: Vec<NotificationId>,
     },
     MarkAllRead,
     /// The client has shown these notifications: their in-app deliveries become `delivered`.
     Ack {
-        ids: Vec<String>,
+        ids: Vec<NotificationId>,
     },
     Ping,
 }
 
+/// Why a client frame was refused; `code()` is the `error` frame's code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("unknown frame type; expected mark_read, mark_all_read, ack or ping")]
+    UnknownType,
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("ids must be notification UUIDs; '{0}' is not one")]
+    InvalidId(String),
+    #[error("at most {MAX_IDS_PER_FRAME} ids per frame")]
+    TooManyIds,
+}
+
+impl FrameError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownType | Self::Malformed(_) => "invalid_frame",
+            Self::InvalidId(_) => "invalid_notification_id",
+            Self::TooManyIds => "too_many_ids",
+        }
+    }
+}
+
+/// The frame as JSON has it, before its ids are parsed.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum RawFrame {
+    MarkRead { ids: Vec<String> },
+    MarkAllRead,
+    Ack { ids: Vec<String> },
+    Ping,
+}
+
+/// Longest id echoed back in an error message, so a huge bogus id is not reflected whole.
+const MAX_ECHOED_ID: usize = 64;
+
+fn parse_ids(raw: Vec<String>) -> Result<Vec<NotificationId>, FrameError> {
+    if raw.len() > MAX_IDS_PER_FRAME {
+        return Err(FrameError::TooManyIds);
+    }
+    raw.iter()
+        .map(|s| {
+            NotificationId::parse(s)
+                .map_err(|_| FrameError::InvalidId(s.chars().take(MAX_ECHOED_ID).collect()))
+        })
+        .collect()
+}
+
 impl ClientFrame {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| {
+    /// Pure: no I/O and no panics on any input (a fuzz target calls it).
+    pub fn parse(text: &str) -> Result<Self, FrameError> {
+        let raw: RawFrame = serde_json::from_str(text).map_err(|e| {
             let msg = e.to_string();
             if msg.contains("unknown variant") {
-                "unknown frame type; expected mark_read, mark_all_read, ack or ping".to_string()
+                FrameError::UnknownType
             } else {
-                format!("malformed frame: {msg}")
+                FrameError::Malformed(msg)
             }
+        })?;
+        Ok(match raw {
+            RawFrame::MarkRead { ids } => Self::MarkRead {
+                ids: parse_ids(ids)?,
+            },
+            RawFrame::MarkAllRead => Self::MarkAllRead,
+            RawFrame::Ack { ids } => Self::Ack {
+                ids: parse_ids(ids)?,
+            },
+            RawFrame::Ping => Self::Ping,
         })
+    }
+
+    /// Whether the frame needs the database (and so a command slot).
+    pub fn is_command(&self) -> bool {
+        !matches!(self, Self::Ping)
     }
 }
 
@@ -88,14 +159,48 @@ mod tests {
 
     #[test]
     fn client_frames_parse_and_unknown_types_are_explained() {
-        assert!(matches!(
+        assert_eq!(
             ClientFrame::parse(r#"{"type":"ping"}"#),
             Ok(ClientFrame::Ping)
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"dance"}"#),
+            Err(FrameError::UnknownType)
+        );
+        assert!(matches!(
+            ClientFrame::parse("not json"),
+            Err(FrameError::Malformed(_))
         ));
-        assert!(ClientFrame::parse(r#"{"type":"dance"}"#)
-            .unwrap_err()
-            .contains("unknown frame type"));
-        assert!(ClientFrame::parse("not json").is_err());
+    }
+
+    #[test]
+    fn ack_ids_that_are_not_uuids_are_refused_while_parsing() {
+        let err = ClientFrame::parse(r#"{"type":"ack","ids":["1 OR 1=1"]}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_notification_id");
+        let id = Uuid::now_v7();
+        assert_eq!(
+            ClientFrame::parse(&format!(r#"{{"type":"ack","ids":["{id}"]}}"#)),
+            Ok(ClientFrame::Ack {
+                ids: vec![NotificationId::from_uuid(id)]
+            })
+        );
+    }
+
+    #[test]
+    fn more_ids_than_the_limit_are_refused_before_any_is_parsed() {
+        let ids = vec!["x"; MAX_IDS_PER_FRAME + 1];
+        for kind in ["ack", "mark_read"] {
+            let text = serde_json::json!({"type": kind, "ids": ids}).to_string();
+            assert_eq!(ClientFrame::parse(&text), Err(FrameError::TooManyIds));
+        }
+    }
+
+    #[test]
+    fn a_huge_bad_id_is_not_echoed_whole() {
+        let long = "z".repeat(10_000);
+        let text = serde_json::json!({"type": "mark_read", "ids": [long]}).to_string();
+        let msg = ClientFrame::parse(&text).unwrap_err().to_string();
+        assert!(msg.len() < 200, "{msg}");
     }
 
     #[test]

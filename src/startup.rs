@@ -307,6 +307,11 @@ impl Application {
             outbound_queue: settings.ws.outbound_queue,
             send_timeout: Duration::from_millis(settings.ws.send_timeout_ms),
             max_replay: settings.ws.max_replay,
+            commands_in_flight: settings.ws.commands_in_flight,
+            frames_per_sec: settings.ws.frames_per_sec,
+            frames_burst: settings.ws.frames_burst,
+            max_sessions_per_user: settings.ws.max_sessions_per_user,
+            max_connections_per_ip: settings.ws.max_connections_per_ip,
         };
         let sessions = Arc::new(SessionDeps::new(
             db.clone(),

@@ -39,7 +39,9 @@ pub struct Deliver {
     pub frame: ByteString,
 }
 
-/// The shard drops a session whose queue overflowed; the session closes with `code`.
+/// Close the session with `code`: sent by a shard that dropped it for an
+/// overflowing queue, and by the session itself (through its mailbox, so
+/// frames queued before it are written first) when it closes a flooder.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Evict {

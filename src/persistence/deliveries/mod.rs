@@ -237,19 +237,30 @@ pub async fn mark_in_app_delivered(
         return Ok(0);
     }
     debug_assert!(DeliveryStatus::Sent.can_move_to(DeliveryStatus::Delivered));
-    let res = d::Entity::update_many()
+    let res = db
+        .execute_raw(in_app_ack_statement(db.get_database_backend(), user, ids))
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// The statement behind [`mark_in_app_delivered`], public so a test can
+/// EXPLAIN exactly what runs. Every client ack is this query: it must find
+/// its rows through `idx_deliveries_notification` (ids come from the
+/// client; a scan per ack frame would let one socket load the table), and
+/// it is scoped to the acking user.
+pub fn in_app_ack_statement(backend: DbBackend, user: &UserId, ids: &[Uuid]) -> Statement {
+    use sea_orm::QueryTrait;
+    d::Entity::update_many()
         .col_expr(
             d::Column::Status,
             Expr::value(DeliveryStatus::Delivered.as_str()),
         )
         .col_expr(d::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(d::Column::NotificationId.is_in(ids.iter().copied()))
         .filter(d::Column::UserId.eq(user.as_str()))
         .filter(d::Column::Channel.eq(Channel::InApp.as_str()))
-        .filter(d::Column::NotificationId.is_in(ids.iter().copied()))
         .filter(d::Column::Status.eq(DeliveryStatus::Sent.as_str()))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+        .build(backend)
 }
 
 /// How many push deliveries `user` got since `since` (for the per-user throttle).

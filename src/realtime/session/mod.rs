@@ -1,0 +1,160 @@
+//! One actor per WebSocket connection. It owns the `actix_ws::Session`,
+//! writes frames strictly in mailbox order, and keeps the client's view of
+//! the feed gap-free by tracking the per-user `seq`.
+//!
+//! Submodules: `setup` (register, hello and replay), `io` (writes, close,
+//! heartbeat), `inbound` (client frames and their limits), `outbound`
+//! (frames from the hub).
+
+mod inbound;
+mod io;
+mod outbound;
+mod setup;
+
+use super::hub::Hub;
+use super::limits::{ConnectionLimits, ConnectionSlot};
+use super::messages::Disconnect;
+use super::throttle::FrameThrottle;
+use crate::domain::UserId;
+use actix::prelude::*;
+use actix_ws::Session;
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Tunables, from `[ws]` settings.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub heartbeat_interval: Duration,
+    pub client_timeout: Duration,
+    pub outbound_queue: usize,
+    pub send_timeout: Duration,
+    pub max_replay: u64,
+    /// Database commands one session may have running; more are answered `busy`.
+    pub commands_in_flight: usize,
+    /// Token bucket for client frames: sustained rate and burst.
+    pub frames_per_sec: u32,
+    pub frames_burst: u32,
+    pub max_sessions_per_user: usize,
+    pub max_connections_per_ip: usize,
+}
+
+/// An error a command reports back to the client as an `error` frame.
+pub type CommandError = (&'static str, String);
+
+/// What a session may ask the feed to do on its user's behalf. Implemented
+/// by the feed service and injected by startup, so realtime does not depend
+/// on the pipeline. Ids arrive parsed: a bad one never reaches the database.
+pub trait SessionCommands: Send + Sync + 'static {
+    fn mark_read(
+        &self,
+        user: UserId,
+        ids: Vec<Uuid>,
+    ) -> BoxFuture<'static, Result<(), CommandError>>;
+    fn mark_all_read(&self, user: UserId) -> BoxFuture<'static, Result<(), CommandError>>;
+    fn ack(&self, user: UserId, ids: Vec<Uuid>) -> BoxFuture<'static, Result<(), CommandError>>;
+}
+
+/// Everything sessions share, built once in startup.
+pub struct SessionDeps {
+    pub db: DatabaseConnection,
+    pub hub: Hub,
+    pub commands: Arc<dyn SessionCommands>,
+    pub config: SessionConfig,
+    /// Per-user and per-IP connection caps; the route takes a slot before upgrading.
+    pub limits: ConnectionLimits,
+    next_id: AtomicU64,
+}
+
+impl SessionDeps {
+    pub fn new(
+        db: DatabaseConnection,
+        hub: Hub,
+        commands: Arc<dyn SessionCommands>,
+        config: SessionConfig,
+    ) -> Self {
+        let limits =
+            ConnectionLimits::new(config.max_sessions_per_user, config.max_connections_per_ip);
+        Self {
+            db,
+            hub,
+            commands,
+            config,
+            limits,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+pub struct WsSession {
+    id: u64,
+    user: UserId,
+    session: Session,
+    deps: Arc<SessionDeps>,
+    /// The client's resume point, from `?since=`.
+    since: Option<i64>,
+    /// Highest seq this client has been sent (or knows of, after hello).
+    last_seq: i64,
+    last_heard: Instant,
+    closing: bool,
+    /// Set once the client is to be closed for abuse: its frames are ignored from then on.
+    condemned: bool,
+    /// Database commands started and not yet answered.
+    in_flight: usize,
+    throttle: FrameThrottle,
+    /// This connection's place under the caps, given back in `stopping()`.
+    slot: Option<ConnectionSlot>,
+}
+
+impl WsSession {
+    pub fn new(
+        user: UserId,
+        session: Session,
+        deps: Arc<SessionDeps>,
+        since: Option<i64>,
+        slot: ConnectionSlot,
+    ) -> Self {
+        let now = Instant::now();
+        let throttle =
+            FrameThrottle::new(deps.config.frames_per_sec, deps.config.frames_burst, now);
+        Self {
+            id: deps.next_id.fetch_add(1, Ordering::Relaxed),
+            user,
+            session,
+            deps,
+            since,
+            last_seq: 0,
+            last_heard: now,
+            closing: false,
+            condemned: false,
+            in_flight: 0,
+            throttle,
+            slot: Some(slot),
+        }
+    }
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.config.outbound_queue);
+        self.start_heartbeat(ctx);
+        self.start_setup(ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.deps
+            .hub
+            .shard_for(self.user.as_str())
+            .do_send(Disconnect {
+                user_id: self.user.as_str().to_string(),
+                session_id: self.id,
+            });
+        self.slot = None;
+        Running::Stop
+    }
+}
