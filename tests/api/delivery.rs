@@ -245,17 +245,27 @@ on_both!(
 );
 
 /// Verifies a webhook with the reference `standardwebhooks` library (PyPI).
-fn verified_by_reference_library(secret: &str, r: &crate::stubs::Recorded) -> bool {
+/// Python runs on a blocking thread: the app under test shares this test's runtime,
+/// and a stalled runtime lets its keep-alive timers close pooled connections mid-request.
+async fn verified_by_reference_library(secret: &str, r: &crate::stubs::Recorded) -> bool {
     let script = "import sys\nfrom standardwebhooks.webhooks import Webhook\n\
                   s, body, i, t, sig = sys.argv[1:6]\n\
                   Webhook(s).verify(body, {'webhook-id': i, 'webhook-timestamp': t, 'webhook-signature': sig})\nprint('verified')";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, secret, &r.body])
-        .arg(r.header("webhook-id").unwrap_or_default())
-        .arg(r.header("webhook-timestamp").unwrap_or_default())
-        .arg(r.header("webhook-signature").unwrap_or_default())
-        .output()
-        .expect("python3");
+    let args: Vec<String> = vec![
+        "-c".into(),
+        script.into(),
+        secret.into(),
+        r.body.clone(),
+        r.header("webhook-id").unwrap_or_default().into(),
+        r.header("webhook-timestamp").unwrap_or_default().into(),
+        r.header("webhook-signature").unwrap_or_default().into(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").args(args).output()
+    })
+    .await
+    .expect("python3 thread")
+    .expect("python3");
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named 'standardwebhooks'") {
         if std::env::var("HERALD_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
@@ -265,6 +275,19 @@ fn verified_by_reference_library(secret: &str, r: &crate::stubs::Recorded) -> bo
         return true;
     }
     out.status.success() && String::from_utf8_lossy(&out.stdout).contains("verified")
+}
+
+/// Whether the reference library is installed (a tampered body can only be caught if it is).
+async fn reference_library_present() -> bool {
+    tokio::task::spawn_blocking(|| {
+        std::process::Command::new("python3")
+            .args(["-c", "import standardwebhooks"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 async fn webhooks_are_signed_retried_on_500_and_verify_with_the_reference_library(
@@ -320,18 +343,14 @@ async fn webhooks_are_signed_retried_on_500_and_verify_with_the_reference_librar
     assert_eq!(body["type"], "payment.success");
     assert_eq!(body["data"]["transaction_id"], "TXN-456789");
     assert!(
-        verified_by_reference_library(&secret, &reqs[1]),
+        verified_by_reference_library(&secret, &reqs[1]).await,
         "signature verifies"
     );
     let mut tampered = reqs[1].clone();
     tampered.body = tampered.body.replace("TXN-456789", "TXN-000000");
     assert!(
-        !verified_by_reference_library(&secret, &tampered)
-            || std::process::Command::new("python3")
-                .args(["-c", "import standardwebhooks"])
-                .output()
-                .map(|o| !o.status.success())
-                .unwrap_or(true)
+        !verified_by_reference_library(&secret, &tampered).await
+            || !reference_library_present().await
     );
     wait_for("the log to show it", 10, || async {
         let log: Value = app
@@ -374,7 +393,7 @@ async fn webhooks_are_signed_retried_on_500_and_verify_with_the_reference_librar
     .await;
     let test = receiver.recorded()[2].clone();
     assert!(test.body.contains("webhook.test"));
-    assert!(verified_by_reference_library(&new_secret, &test));
+    assert!(verified_by_reference_library(&new_secret, &test).await);
     // Events the endpoint did not subscribe to are not sent.
     post_event(&app, &seed_events()[0].1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -908,7 +927,7 @@ async fn a_crash_after_sending_resends_with_the_same_idempotency_key(backend: Ba
     // Same webhook-id, same signed body: a receiver deduping on webhook-id (as the spec asks) sees it once.
     assert_eq!(reqs[0].header("webhook-id"), reqs[1].header("webhook-id"));
     assert_eq!(reqs[0].body, reqs[1].body);
-    assert!(verified_by_reference_library(&secret, &reqs[1]));
+    assert!(verified_by_reference_library(&secret, &reqs[1]).await);
     let distinct: std::collections::HashSet<_> =
         reqs.iter().filter_map(|r| r.header("webhook-id")).collect();
     assert_eq!(
