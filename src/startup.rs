@@ -28,7 +28,6 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -89,6 +88,8 @@ pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let path = settings.data_dir.join("jwt_secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        persistence::files::restrict(&path)
+            .with_context(|| format!("cannot make {} owner-only", path.display()))?;
         let existing = existing.trim().to_string();
         anyhow::ensure!(
             existing.len() >= 32,
@@ -97,29 +98,17 @@ pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(existing.into_bytes());
     }
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    persistence::files::private_dir(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
             settings.data_dir.display()
         )
     })?;
     let secret = generate_api_key().plaintext;
-    write_private(&path, &secret)?;
+    persistence::files::write_private(&path, secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a JWT secret");
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
 }
 
 pub fn jwt_keys(settings: &Settings, secret: &[u8]) -> anyhow::Result<JwtKeys> {
@@ -282,6 +271,7 @@ impl Application {
                         channels,
                         streams,
                         settings.redis_claim_idle_ms,
+                        settings.redis_max_deliveries,
                         pipeline.clone(),
                         health.clone(),
                     )
