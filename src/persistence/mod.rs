@@ -45,14 +45,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         files::prepare_sqlite(path)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
     }
-    if url.starts_with("sqlite:") {
-        if !url.contains("mode=") && !url.contains(":memory:") {
-            url.push_str(if url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
-        }
+    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        url.push_str(if url.contains('?') {
+            "&mode=rwc"
+        } else {
+            "?mode=rwc"
+        });
     }
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)
