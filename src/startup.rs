@@ -88,8 +88,10 @@ pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let path = settings.data_dir.join("jwt_secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        persistence::files::restrict(&path)
-            .with_context(|| format!("cannot make {} owner-only", path.display()))?;
+        // A secret mounted read-only (a Kubernetes secret, say) cannot be changed: warn, go on.
+        if let Err(e) = persistence::files::restrict(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the JWT secret owner-only (0600)");
+        }
         let existing = existing.trim().to_string();
         anyhow::ensure!(
             existing.len() >= 32,

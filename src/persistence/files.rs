@@ -31,8 +31,10 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
         }
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
-        if meta.uid() == me && mode & 0o1000 == 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(PRIVATE_DIR))?;
+        let tightened = meta.uid() == me
+            && mode & 0o1000 == 0
+            && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(PRIVATE_DIR)).is_ok();
+        if tightened {
             tracing::info!(dir = %dir.display(), "made the data directory owner-only (0700)");
         } else {
             tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "the data directory is readable by other users; make it 0700");

@@ -70,8 +70,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = Database::connect(opts).await?;
     migrate(&db, &url).await?;
     if let Some(path) = &sqlite_file {
-        files::restrict_sqlite(path)
-            .map_err(|e| DbErr::Custom(format!("cannot restrict {}: {e}", path.display())))?;
+        // A read-only mount or another owner's file still works; say so rather than refuse to start.
+        if let Err(e) = files::restrict_sqlite(path) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the database files owner-only (0600)");
+        }
     }
     Ok(db)
 }
