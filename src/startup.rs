@@ -29,7 +29,6 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -90,6 +89,10 @@ pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let path = settings.data_dir.join("jwt_secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        // A secret mounted read-only (a Kubernetes secret, say) cannot be changed: warn, go on.
+        if let Err(e) = persistence::files::restrict(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the JWT secret owner-only (0600)");
+        }
         let existing = existing.trim().to_string();
         anyhow::ensure!(
             existing.len() >= 32,
@@ -98,29 +101,17 @@ pub fn load_jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(existing.into_bytes());
     }
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    persistence::files::private_dir(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
             settings.data_dir.display()
         )
     })?;
     let secret = generate_api_key().plaintext;
-    write_private(&path, &secret)?;
+    persistence::files::write_private(&path, secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a JWT secret");
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
 }
 
 pub fn jwt_keys(settings: &Settings, secret: &[u8]) -> anyhow::Result<JwtKeys> {
@@ -292,6 +283,7 @@ impl Application {
                         channels,
                         streams,
                         settings.redis_claim_idle_ms,
+                        settings.redis_max_deliveries,
                         pipeline.clone(),
                         health.clone(),
                     )

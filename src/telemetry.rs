@@ -18,7 +18,9 @@ pub fn init(filter: &str, format: LogFormat) {
     };
 }
 
-const SECRET_PARAMS: [&str; 4] = ["token", "access_token", "api_key", "key"];
+/// Query parameters whose values are credentials. `s` is the unsubscribe
+/// link's signature: with it, anyone reading the logs could unsubscribe the user.
+const SECRET_PARAMS: [&str; 5] = ["token", "access_token", "api_key", "key", "s"];
 
 /// Replaces the value of any credential-looking query parameter with `[redacted]`.
 pub fn redact_query(query: &str) -> String {
@@ -77,5 +79,16 @@ mod tests {
             "token=[redacted]&since=4"
         );
         assert_eq!(redact_query("since=4"), "since=4");
+    }
+
+    #[test]
+    fn the_unsubscribe_signature_is_redacted_and_its_neighbours_kept() {
+        assert_eq!(
+            redact_query("u=alice&c=marketing&s=3f2a9c"),
+            "u=alice&c=marketing&s=[redacted]"
+        );
+        assert_eq!(redact_query("S=3f2a9c"), "S=[redacted]");
+        // Only the exact name: `sort` or `since` are not signatures.
+        assert_eq!(redact_query("sort=asc&since=4"), "sort=asc&since=4");
     }
 }

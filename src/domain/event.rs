@@ -21,7 +21,7 @@ impl EventPattern {
         if raw.is_empty() || raw.len() > 255 {
             return Err(err("must be 1 to 255 characters"));
         }
-        let words: Vec<String> = raw.split('.').map(str::to_string).collect();
+        let mut words: Vec<String> = raw.split('.').map(str::to_string).collect();
         for w in &words {
             let wildcard = w == "*" || w == "#";
             let plain = !w.is_empty()
@@ -33,6 +33,8 @@ impl EventPattern {
                 ));
             }
         }
+        // `#.#` means the same as `#`; keeping one keeps the match table small.
+        words.dedup_by(|a, b| a == "#" && b == "#");
         Ok(Self {
             raw: raw.to_string(),
             words,
@@ -49,17 +51,28 @@ impl EventPattern {
     }
 }
 
+/// Linear in pattern × key words: a DP row over key prefixes, so no
+/// pattern an admin can write (`#.#.#.…`) makes matching backtrack.
+/// `row[j]` holds whether the pattern words seen so far match `key[..j]`.
 fn matches_words(pattern: &[String], key: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => key.is_empty(),
-        Some((p, rest)) if p == "#" => {
-            (0..=key.len()).any(|skip| matches_words(rest, &key[skip..]))
+    let mut row = vec![false; key.len() + 1];
+    row[0] = true;
+    for p in pattern {
+        if p == "#" {
+            // Zero or more words: any prefix already matched extends to every longer one.
+            let mut seen = false;
+            for cell in row.iter_mut() {
+                seen |= *cell;
+                *cell = seen;
+            }
+        } else {
+            for j in (1..=key.len()).rev() {
+                row[j] = row[j - 1] && (p == "*" || p == key[j - 1]);
+            }
+            row[0] = false;
         }
-        Some((p, rest)) => match key.split_first() {
-            Some((k, krest)) => (p == "*" || p == k) && matches_words(rest, krest),
-            None => false,
-        },
     }
+    row[key.len()]
 }
 
 /// Why a message could not be read as an event. Such messages are dead-lettered.
@@ -184,6 +197,57 @@ mod tests {
         assert!(p("inventory:low-stock").matches("inventory:low-stock"));
         assert!(EventPattern::parse("booking..x").is_err());
         assert!(EventPattern::parse("book*").is_err());
+    }
+
+    /// The original backtracking matcher: obviously right, exponential on `#.#.#…`.
+    fn reference(pattern: &[&str], key: &[&str]) -> bool {
+        match pattern.split_first() {
+            None => key.is_empty(),
+            Some((&"#", rest)) => (0..=key.len()).any(|skip| reference(rest, &key[skip..])),
+            Some((p, rest)) => match key.split_first() {
+                Some((k, krest)) => (*p == "*" || p == k) && reference(rest, krest),
+                None => false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_pathological_hash_pattern_against_a_long_key_finishes_at_once() {
+        // 126 `#` then a word the key lacks: backtracking tries every way of
+        // splitting 128 words among 126 wildcards, which never ends in practice.
+        let pattern = format!("{}.b", vec!["#"; 126].join("."));
+        let key = vec!["a"; 128].join(".");
+        assert!(pattern.len() <= 255 && key.len() <= 255);
+        let p = EventPattern::parse(&pattern).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!p.matches(&key));
+        assert!(p.matches(&format!("{key}.b")));
+        // Alternating `#` and `*` defeats the collapsing of `#.#`; the table still copes.
+        let mixed = EventPattern::parse(&format!("{}.b", vec!["#.*"; 63].join("."))).unwrap();
+        assert!(!mixed.matches(&key));
+        // Generous on purpose (microseconds in fact): only a hang fails it.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn repeated_hashes_collapse_without_changing_what_matches() {
+        let p = |s| EventPattern::parse(s).unwrap();
+        assert!(p("#.#").matches("a"));
+        assert!(p("a.#.#.b").matches("a.b"));
+        assert!(p("a.#.#.b").matches("a.x.y.b"));
+        assert!(!p("a.#.#.b").matches("a.x.y"));
+        assert_eq!(p("a.#.#.b").as_str(), "a.#.#.b");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_linear_matcher_agrees_with_backtracking(
+            pattern in proptest::collection::vec(proptest::sample::select(vec!["#", "*", "a", "b"]), 1..7),
+            key in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "c"]), 1..7),
+        ) {
+            let parsed = EventPattern::parse(&pattern.join(".")).unwrap();
+            proptest::prop_assert_eq!(parsed.matches(&key.join(".")), reference(&pattern, &key));
+        }
     }
 
     #[test]

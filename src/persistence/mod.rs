@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod deliveries;
 pub mod devices;
 pub mod events;
+pub mod files;
 pub mod notifications;
 pub mod preferences;
 pub mod recipients;
@@ -39,15 +40,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// writer and concurrent writers queue instead of failing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_string();
-    if url.starts_with("sqlite:") {
-        prepare_sqlite_path(&url);
-        if !url.contains("mode=") && !url.contains(":memory:") {
-            url.push_str(if url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
-        }
+    let sqlite_file = files::sqlite_path(&url);
+    if let Some(path) = &sqlite_file {
+        files::prepare_sqlite(path)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
+    }
+    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        url.push_str(if url.contains('?') {
+            "&mode=rwc"
+        } else {
+            "?mode=rwc"
+        });
     }
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)
@@ -66,6 +69,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     }
     let db = Database::connect(opts).await?;
     migrate(&db, &url).await?;
+    if let Some(path) = &sqlite_file {
+        // A read-only mount or another owner's file still works; say so rather than refuse to start.
+        if let Err(e) = files::restrict_sqlite(path) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the database files owner-only (0600)");
+        }
+    }
     Ok(db)
 }
 
@@ -112,21 +121,6 @@ async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
         let _ = lock.close().await;
     }
     result
-}
-
-/// Creates the directory a SQLite file lives in, so first run needs nothing.
-fn prepare_sqlite_path(url: &str) {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-    }
 }
 
 /// A one-line description of the database for logs, without credentials.

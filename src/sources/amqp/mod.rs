@@ -3,6 +3,10 @@
 //! are committed. Malformed or unprocessable messages, and ones that keep
 //! failing, go to the `herald.dead-letter` exchange with the reason in a header.
 
+mod failures;
+
+pub use failures::{FailureCounts, FAILURE_MEMORY};
+
 use super::{Backoff, Source, SourceHealth};
 use crate::pipeline::Pipeline;
 use futures_util::StreamExt;
@@ -11,7 +15,6 @@ use lapin::options::*;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,8 +38,8 @@ pub struct AmqpSource {
     cfg: AmqpConfig,
     pipeline: Arc<Pipeline>,
     health: Arc<SourceHealth>,
-    /// Failures per message body hash, for the redelivery limit.
-    failures: Mutex<HashMap<u64, u32>>,
+    /// Failures per message body, for the redelivery limit.
+    failures: Mutex<FailureCounts>,
 }
 
 enum Verdict {
@@ -45,20 +48,13 @@ enum Verdict {
     DeadLetter(String),
 }
 
-fn body_key(body: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
-    h.finish()
-}
-
 impl AmqpSource {
     pub fn new(cfg: AmqpConfig, pipeline: Arc<Pipeline>, health: Arc<SourceHealth>) -> Self {
         Self {
             cfg,
             pipeline,
             health,
-            failures: Mutex::new(HashMap::new()),
+            failures: Mutex::new(FailureCounts::new(FAILURE_MEMORY)),
         }
     }
 
@@ -187,7 +183,10 @@ impl AmqpSource {
         let routing_key = d.routing_key.as_str().to_string();
         let verdict = self.judge(&d.data, &routing_key, queue).await;
         let settled = match verdict {
-            Verdict::Ack => d.acker.ack(BasicAckOptions::default()).await,
+            Verdict::Ack => {
+                self.forget(&d.data);
+                d.acker.ack(BasicAckOptions::default()).await
+            }
             Verdict::Requeue => {
                 tokio::time::sleep(REQUEUE_DELAY).await;
                 d.acker
@@ -210,6 +209,7 @@ impl AmqpSource {
                         })
                         .await
                 } else {
+                    self.forget(&d.data);
                     d.acker.ack(BasicAckOptions::default()).await
                 }
             }
@@ -222,17 +222,11 @@ impl AmqpSource {
     async fn judge(&self, body: &[u8], routing_key: &str, queue: &str) -> Verdict {
         let source = format!("amqp:{queue}");
         match self.pipeline.ingest(body, Some(routing_key), &source).await {
-            Ok(_) => {
-                if let Ok(mut f) = self.failures.lock() {
-                    f.remove(&body_key(body));
-                }
-                Verdict::Ack
-            }
+            Ok(_) => Verdict::Ack,
             Err(e) if e.is_transient() => {
                 let n = self.failures.lock().map(|mut f| {
-                    let n = f.entry(body_key(body)).or_default();
-                    *n += 1;
-                    *n
+                    let key = f.key(body);
+                    f.record(key)
                 });
                 match n {
                     Ok(n) if n >= self.cfg.max_redeliveries => {
@@ -242,6 +236,14 @@ impl AmqpSource {
                 }
             }
             Err(e) => Verdict::DeadLetter(e.to_string()),
+        }
+    }
+
+    /// The body was settled for good: its failures need no remembering.
+    fn forget(&self, body: &[u8]) {
+        if let Ok(mut f) = self.failures.lock() {
+            let key = f.key(body);
+            f.forget(key);
         }
     }
 

@@ -3,23 +3,22 @@
 //! entries a crashed consumer left pending), plus seed 001's fast
 //! idempotency keys.
 
+mod streams;
+
 use super::{Backoff, Source, SourceHealth};
 use crate::pipeline::fast::{key, FastIdempotency, STATUS_TTL_SECS};
 use crate::pipeline::Pipeline;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::StreamId;
 use redis::AsyncCommands;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const GROUP: &str = "herald";
-/// Entries read per XREADGROUP / XAUTOCLAIM.
-const BATCH: usize = 256;
-/// How long XREADGROUP blocks waiting for entries.
-const BLOCK_MS: usize = 1000;
 
 /// The fast path: `event:{id}:status` with a 24-hour TTL. Redis errors are
 /// logged and ignored; the database guard still prevents duplicates.
@@ -80,6 +79,8 @@ pub struct RedisSource {
     consumer: String,
     /// Entries pending this long on another consumer are claimed (it probably died).
     claim_idle_ms: u64,
+    /// Deliveries of one entry that failed transiently before it is dead-lettered.
+    max_deliveries: u64,
     pipeline: Arc<Pipeline>,
     health: Arc<SourceHealth>,
     /// Sessions up: pub/sub and streams. Redis is "connected" only when every configured one is.
@@ -93,6 +94,7 @@ impl RedisSource {
         channels: Vec<String>,
         streams: Vec<String>,
         claim_idle_ms: u64,
+        max_deliveries: u32,
         pipeline: Arc<Pipeline>,
         health: Arc<SourceHealth>,
     ) -> Self {
@@ -107,6 +109,7 @@ impl RedisSource {
             streams,
             consumer,
             claim_idle_ms,
+            max_deliveries: u64::from(max_deliveries.max(1)),
             pipeline,
             health,
             pubsub_up: std::sync::atomic::AtomicBool::new(false),
@@ -218,98 +221,18 @@ impl RedisSource {
         backoff.reset();
         tracing::info!(streams = ?self.streams, "reading redis streams");
         let mut last_claim = std::time::Instant::now() - Duration::from_secs(3600);
+        // Where each stream's XAUTOCLAIM walk resumes: a pass reads a bounded
+        // number of pages, so a long pending list is covered over several passes.
+        let mut cursors: HashMap<String, String> = HashMap::new();
         loop {
             if last_claim.elapsed() > Duration::from_millis(self.claim_idle_ms / 2) {
                 last_claim = std::time::Instant::now();
                 for s in &self.streams {
-                    self.claim_stale(&mut conn, s).await?;
+                    let cursor = cursors.entry(s.clone()).or_insert_with(|| "0-0".into());
+                    self.claim_stale(&mut conn, s, cursor).await?;
                 }
             }
             self.step(&mut conn).await?;
         }
-    }
-
-    /// Reads and processes one batch of new entries. Exposed for tests.
-    pub async fn step(
-        &self,
-        conn: &mut redis::aio::MultiplexedConnection,
-    ) -> redis::RedisResult<usize> {
-        let opts = redis::streams::StreamReadOptions::default()
-            .group(GROUP, &self.consumer)
-            .count(BATCH)
-            .block(BLOCK_MS);
-        let ids: Vec<&str> = self.streams.iter().map(|_| ">").collect();
-        let reply: Option<StreamReadReply> = conn.xread_options(&self.streams, &ids, &opts).await?;
-        let mut n = 0;
-        for key in reply.map(|r| r.keys).unwrap_or_default() {
-            n += key.ids.len();
-            self.process_entries(conn, &key.key, key.ids).await?;
-        }
-        Ok(n)
-    }
-
-    async fn claim_stale(
-        &self,
-        conn: &mut redis::aio::MultiplexedConnection,
-        stream: &str,
-    ) -> redis::RedisResult<()> {
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-            .arg(stream)
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg(self.claim_idle_ms)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(conn)
-            .await?;
-        if !reply.claimed.is_empty() {
-            tracing::info!(
-                stream,
-                count = reply.claimed.len(),
-                "claimed stale stream entries"
-            );
-            self.process_entries(conn, stream, reply.claimed).await?;
-        }
-        Ok(())
-    }
-
-    async fn process_entries(
-        &self,
-        conn: &mut redis::aio::MultiplexedConnection,
-        stream: &str,
-        entries: Vec<StreamId>,
-    ) -> redis::RedisResult<()> {
-        let source = format!("stream:{stream}");
-        let outcomes = futures_util::future::join_all(entries.iter().map(|e| {
-            let body = entry_body(e);
-            let source = source.clone();
-            async move {
-                match self.pipeline.ingest(&body, Some(stream), &source).await {
-                    Ok(_) => true,
-                    Err(err) if err.is_transient() => false,
-                    Err(err) => {
-                        let meta =
-                            json!({"stream": stream, "entry_id": e.id, "routing_key": stream});
-                        self.pipeline
-                            .dead_letter(&source, &err.to_string(), &body, meta)
-                            .await
-                            .is_ok()
-                    }
-                }
-            }
-        }))
-        .await;
-        let done: Vec<&str> = entries
-            .iter()
-            .zip(outcomes)
-            .filter(|(_, ok)| *ok)
-            .map(|(e, _)| e.id.as_str())
-            .collect();
-        if !done.is_empty() {
-            // Acknowledged only after commit (or after the dead letter is recorded).
-            conn.xack::<_, _, _, ()>(stream, GROUP, &done).await?;
-        }
-        Ok(())
     }
 }
