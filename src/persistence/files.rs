@@ -46,15 +46,26 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Writes a new file readable by the owner only; fails if it exists.
+/// The contents go to a temporary file first and are linked into place whole,
+/// so a crash mid-write never leaves an empty or truncated secret behind.
 pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
     use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, PRIVATE_FILE);
-    let mut f = opts.open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(contents)?;
+        f.sync_all()
+    });
+    // A hard link, unlike a rename, refuses to replace a file another process wrote meanwhile.
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 /// Makes an existing file owner-only; a missing one is fine.
@@ -148,5 +159,23 @@ mod tests {
         restrict_sqlite(&db).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!((mode(&dir), mode(&db)), (0o700, 0o600));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_is_written_whole_owner_only_and_never_over_another() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("jwt_secret");
+        write_private(&path, b"first").unwrap();
+        assert!(
+            write_private(&path, b"second").is_err(),
+            "an existing secret is kept"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
     }
 }

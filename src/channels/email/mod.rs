@@ -65,7 +65,8 @@ impl EmailProvider {
             }
             None => {
                 let outbox = settings.data_dir.join("outbox");
-                std::fs::create_dir_all(&outbox)
+                // Owner-only: the .eml files hold people's addresses and messages.
+                crate::persistence::files::private_dir(&outbox)
                     .map_err(|e| SetupError(format!("cannot create {}: {e}", outbox.display())))?;
                 tracing::info!(dir = %outbox.display(), "no SMTP configured: emails are written as .eml files");
                 EmailTransport::Files(AsyncFileTransport::new(outbox))
