@@ -166,10 +166,7 @@ async fn main() -> anyhow::Result<()> {
                         continue;
                     }
                     let data = &v["notification"]["data"];
-                    if let Some(sent) = data["sent_us"]
-                        .as_u64()
-                        .or_else(|| data["event"]["sent_us"].as_u64())
-                    {
+                    if let Some(sent) = data["sent_us"].as_u64() {
                         let now = shared.start.elapsed().as_micros() as u64;
                         let _ = shared
                             .hist
