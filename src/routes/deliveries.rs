@@ -46,7 +46,7 @@ pub(crate) async fn with_attempts(
 pub async fn for_notification(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::domain::NotificationId::parse(&path)?.as_uuid();
     let rows = deliveries::for_notification(&state.db, id).await?;

@@ -151,7 +151,7 @@ pub async fn unread_count(
 pub async fn get_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let n = notifications::get(&state.db, &user.0, id)
@@ -195,7 +195,7 @@ async fn set_read_one(
 pub async fn mark_read_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     set_read_one(user, state, &path, true).await
 }
@@ -207,7 +207,7 @@ pub async fn mark_read_one(
 pub async fn mark_unread_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     set_read_one(user, state, &path, false).await
 }
@@ -219,7 +219,7 @@ pub async fn mark_unread_one(
 pub async fn mark_read_many(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<IdsBody>,
+    body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
     let (ids, unread_count) = state.feed.mark_read(&user.0, &ids, true).await?;
@@ -245,7 +245,7 @@ pub async fn mark_all_read(
 pub async fn delete_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let (ids, unread_count) = state.feed.delete(&user.0, &[id]).await?;
@@ -262,7 +262,7 @@ pub async fn delete_one(
 pub async fn delete_many(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<IdsBody>,
+    body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
     let (ids, unread_count) = state.feed.delete(&user.0, &ids).await?;

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod feed;
 mod health;
+mod input;
 mod openapi;
 mod preferences;
 mod rules;
@@ -19,6 +20,7 @@ mod ws;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use openapi::ApiDoc;
+pub(crate) use input::{Body, Segment};
 
 use crate::domain::UserId;
 use crate::feed::Feed;
@@ -92,10 +94,6 @@ fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> act
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
 
-fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_path", err.to_string()).into()
-}
-
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("route"))
 }
@@ -110,7 +108,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .error_handler(json_error),
         )
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::PathConfig::default().error_handler(input::path_error))
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics))

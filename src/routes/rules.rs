@@ -32,7 +32,7 @@ fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let rule = parse_rule(&body, uuid::Uuid::now_v7())?;
     let saved = rules::create(&state.db, &rule).await?;
@@ -55,7 +55,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 pub async fn get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let rule = rules::get(&state.db, parse_id(&path)?)
         .await?
@@ -70,8 +70,8 @@ pub async fn get(
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let rule = parse_rule(&body, parse_id(&path)?)?;
     let saved = rules::update(&state.db, &rule).await?;
@@ -86,7 +86,7 @@ pub async fn update(
 pub async fn delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     if !rules::delete(&state.db, parse_id(&path)?).await? {
         return Err(ApiError::not_found("rule"));

@@ -183,7 +183,7 @@ pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpR
 pub async fn send(
     _: Sender,
     state: web::Data<AppState>,
-    body: web::Json<SendRequest>,
+    body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let intent = body.into_inner().into_intent()?;
     let request_id = intent.request_id.clone();

@@ -104,7 +104,7 @@ async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::Endpoin
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_input(&state, &body).await?;
     let row = webhooks::create(&state.db, input, new_secret()).await?;
@@ -128,7 +128,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 pub async fn get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let row = webhooks::get(&state.db, parse_id(&path)?)
         .await?
@@ -143,8 +143,8 @@ pub async fn get(
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let input = parse_input(&state, &body).await?;
@@ -160,7 +160,7 @@ pub async fn update(
 pub async fn delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     if !webhooks::delete(&state.db, parse_id(&path)?).await? {
         return Err(ApiError::not_found("webhook"));
@@ -176,7 +176,7 @@ pub async fn delete(
 pub async fn rotate(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let secret = new_secret();
@@ -193,7 +193,7 @@ pub async fn rotate(
 pub async fn test(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     webhooks::get(&state.db, id)
@@ -223,7 +223,7 @@ pub async fn test(
 pub async fn log(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let rows = webhooks::deliveries(&state.db, id, 100).await?;
