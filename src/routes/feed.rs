@@ -70,10 +70,12 @@ fn parse_ids(raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     pub unread_only: Option<bool>,
+    #[param(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
     pub category: Option<String>,
 }
 
@@ -163,6 +165,8 @@ pub async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdsBody {
+    /// Notification ids (UUIDs), at most 1000.
+    #[schema(max_items = 1000)]
     pub ids: Vec<String>,
 }
 

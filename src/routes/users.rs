@@ -29,8 +29,9 @@ pub struct UserInput {
     pub locale: Option<String>,
     /// IANA zone, e.g. `Europe/Paris`.
     pub timezone: Option<String>,
+    #[schema(max_length = 256)]
     pub name: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
 }
 
