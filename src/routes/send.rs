@@ -49,9 +49,9 @@ pub struct SendRequest {
 
 /// A priority name, or seed 002's 1-10 scale. Only for the document: the
 /// handler reads the raw value with [`Priority::parse`].
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
-#[schema(untagged)]
+#[serde(untagged)]
 pub enum PriorityInput {
     Name(Priority),
     Scale(u8),

@@ -1,6 +1,8 @@
 //! Hardening tests: input. Text PostgreSQL cannot store, bodies of the wrong
 //! shape and ids that are not ids are refused the same way on both databases.
 
+mod logs;
+
 use crate::helpers::TestApp;
 use crate::on_both_databases;
 use reqwest::Method;
