@@ -103,7 +103,17 @@ mod tests {
 
     #[test]
     fn user_ids_refuse_empty_long_and_path_characters() {
-        for bad in ["", "a/b", "a b", "ü", ".", "..", "...", "a\u{0}", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "ü",
+            ".",
+            "..",
+            "...",
+            "a\u{0}",
+            &"x".repeat(129),
+        ] {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -95,14 +95,14 @@ impl ActionUrl {
         // or a doubled slash could leave the app for another origin.
         let path = raw.split(['?', '#']).next().unwrap_or_default();
         let relative_ok = path.starts_with('/') && !path.contains("//") && !path.contains('\\');
-        let allowed =
-            lower.starts_with("https://") || lower.starts_with("http://") || relative_ok;
+        let allowed = lower.starts_with("https://") || lower.starts_with("http://") || relative_ok;
         if !allowed || raw.len() > 2048 || raw.chars().any(char::is_control) {
             return Err(DomainError::InvalidField {
                 field: "action_url",
-                reason: "must be an http(s) URL or a path starting with '/' (without '//' or '\\'), \
+                reason:
+                    "must be an http(s) URL or a path starting with '/' (without '//' or '\\'), \
                          at most 2048 characters"
-                    .into(),
+                        .into(),
             });
         }
         Ok(Self(raw))

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn documents_without_a_nul_pass() {
-        assert_eq!(find_nul(&json!({"a": ["b", 1, null, {"c": "\\u0000"}]})), None);
+        assert_eq!(
+            find_nul(&json!({"a": ["b", 1, null, {"c": "\\u0000"}]})),
+            None
+        );
     }
 
     #[test]

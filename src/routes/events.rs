@@ -178,7 +178,8 @@ pub async fn dead_letters(
     q: web::Query<DeadLetterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = events::dead_letters(&state.db, q.status.map(DeadLetterStatus::as_str), limit).await?;
+    let rows =
+        events::dead_letters(&state.db, q.status.map(DeadLetterStatus::as_str), limit).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"items": rows.iter().map(dead_letter_json).collect::<Vec<_>>()})))
 }

@@ -55,7 +55,8 @@ pub(crate) fn parse_object<T: DeserializeOwned>(value: Value) -> Result<T, ApiEr
     if let Some(field) = find_nul(&value) {
         return Err(DomainError::NulByte { field }.into());
     }
-    serde_json::from_value(value).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))
 }
 
 /// One path segment (an id chosen by a client: event id, device token, code)
@@ -86,7 +87,9 @@ impl<'de> serde::Deserialize<'de> for Segment {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
         if has_control(&raw) {
-            return Err(serde::de::Error::custom("a path id contains a control character"));
+            return Err(serde::de::Error::custom(
+                "a path id contains a control character",
+            ));
         }
         Ok(Self(raw))
     }

@@ -19,8 +19,8 @@ mod webhooks;
 mod ws;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use openapi::ApiDoc;
 pub(crate) use input::{Body, Segment};
+pub use openapi::ApiDoc;
 
 use crate::domain::UserId;
 use crate::feed::Feed;

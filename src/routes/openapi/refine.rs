@@ -62,16 +62,28 @@ fn refine_operation(op: &mut Map<String, Value>) {
     let schemes = schemes(op);
     let mut added: Vec<(&str, Value)> = vec![];
     if !schemes.is_empty() {
-        added.push(("401", error("`unauthorized`: missing or invalid credentials; `token_expired`")));
-        added.push(("429", error("`rate_limited`: too many requests; see `Retry-After`")));
+        added.push((
+            "401",
+            error("`unauthorized`: missing or invalid credentials; `token_expired`"),
+        ));
+        added.push((
+            "429",
+            error("`rate_limited`: too many requests; see `Retry-After`"),
+        ));
     }
     if schemes.iter().any(|s| s == "api_key") {
         added.push(("403", error("`forbidden`: the API key lacks the scope")));
     }
     if op.contains_key("requestBody") {
         added.push(("400", error("`invalid_json`: the body is not JSON")));
-        added.push(("413", error("`payload_too_large`: the body exceeds `http.max_body_bytes`")));
-        added.push(("415", error("`unsupported_media_type`: send `application/json`")));
+        added.push((
+            "413",
+            error("`payload_too_large`: the body exceeds `http.max_body_bytes`"),
+        ));
+        added.push((
+            "415",
+            error("`unsupported_media_type`: send `application/json`"),
+        ));
         added.push(("422", error(
             "`invalid_body` (not a JSON object, unknown or mistyped field), `nul_byte` (U+0000 in a string), \
              or a field-specific code such as `invalid_field`, `invalid_user_id`")));
@@ -84,24 +96,30 @@ fn refine_operation(op: &mut Map<String, Value>) {
             has_path |= place == "path";
             has_query |= place == "query";
             let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-            if let (true, Some(schema)) = (matches!(place, "path" | "query"), parameter_schema(name)) {
+            if let (true, Some(schema)) =
+                (matches!(place, "path" | "query"), parameter_schema(name))
+            {
                 p.insert("schema".into(), schema);
             }
         }
     }
     if has_path {
-        added.push(("400", error("`invalid_path`: a path segment could not be read")));
+        added.push((
+            "400",
+            error("`invalid_path`: a path segment could not be read"),
+        ));
         added.push(("404", error("`not_found`")));
         added.push(("422", error(
             "`control_character` in a path id, or an id in the wrong format (`invalid_id`, `invalid_user_id`, …)")));
     }
     if has_query {
-        added.push(("400", error("`invalid_query`: a query parameter is missing or mistyped")));
+        added.push((
+            "400",
+            error("`invalid_query`: a query parameter is missing or mistyped"),
+        ));
         added.push(("422", error("a query value in the wrong format")));
     }
-    let responses = op
-        .entry("responses")
-        .or_insert_with(|| json!({}));
+    let responses = op.entry("responses").or_insert_with(|| json!({}));
     if let Some(responses) = responses.as_object_mut() {
         for (status, response) in added {
             responses.entry(status).or_insert(response);
@@ -121,7 +139,9 @@ mod tests {
             "responses": {"200": {"description": "ok"}}}}}});
         refine(&mut doc);
         let op = &doc["paths"]["/x/{user_id}"]["put"];
-        for status in ["200", "400", "401", "403", "404", "413", "415", "422", "429"] {
+        for status in [
+            "200", "400", "401", "403", "404", "413", "415", "422", "429",
+        ] {
             assert!(op["responses"][status].is_object(), "{status}");
         }
         assert_eq!(op["parameters"][0]["schema"]["maxLength"], 128);
@@ -129,7 +149,8 @@ mod tests {
 
     #[test]
     fn an_open_operation_gains_no_auth_errors() {
-        let mut doc = json!({"paths": {"/health": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+        let mut doc =
+            json!({"paths": {"/health": {"get": {"responses": {"200": {"description": "ok"}}}}}});
         refine(&mut doc);
         assert!(doc["paths"]["/health"]["get"]["responses"]["401"].is_null());
     }

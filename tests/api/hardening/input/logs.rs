@@ -89,16 +89,27 @@ async fn malformed_requests_are_logged_below_warning(backend: Backend) {
     let client = reqwest::Client::new();
     let requests: [(&str, &str, &[u8]); 7] = [
         ("POST", "/api/v1/send", b"{not json"),
-        ("POST", "/api/v1/send", br#"{"user_id":"u1","title":"a\u0000b"}"#),
+        (
+            "POST",
+            "/api/v1/send",
+            br#"{"user_id":"u1","title":"a\u0000b"}"#,
+        ),
         ("PUT", "/api/v1/users/u1", b"[1,2,3,4,5,6]"),
-        ("POST", "/api/v1/events", br#"{"event_type":"a.b","x":"\u0000"}"#),
+        (
+            "POST",
+            "/api/v1/events",
+            br#"{"event_type":"a.b","x":"\u0000"}"#,
+        ),
         ("GET", "/api/v1/events/a%00b", b""),
         ("GET", "/api/v1/rules/not-a-uuid", b""),
         ("POST", "/api/v1/import", b"[null,null]"),
     ];
     for (method, path, body) in requests {
         let res = client
-            .request(method.parse().expect("method"), format!("{}{path}", server.base))
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", server.base),
+            )
             .bearer_auth(ADMIN_KEY)
             .header("content-type", "application/json")
             .body(body.to_vec())
@@ -109,8 +120,13 @@ async fn malformed_requests_are_logged_below_warning(backend: Backend) {
         assert!((400..500).contains(&status), "{method} {path}: {status}");
     }
     // A header holding a NUL: actix-http answers 400 before any handler runs.
-    let raw = format!("GET /health HTTP/1.1\r\nHost: {}\r\nX-Bad: a\0b\r\n\r\n", &server.base[7..]);
-    let mut stream = tokio::net::TcpStream::connect(&server.base[7..]).await.expect("connect");
+    let raw = format!(
+        "GET /health HTTP/1.1\r\nHost: {}\r\nX-Bad: a\0b\r\n\r\n",
+        &server.base[7..]
+    );
+    let mut stream = tokio::net::TcpStream::connect(&server.base[7..])
+        .await
+        .expect("connect");
     stream.write_all(raw.as_bytes()).await.expect("write");
     let mut answer = vec![0; 64];
     let n = stream.read(&mut answer).await.expect("read");
@@ -135,12 +151,18 @@ async fn malformed_requests_are_logged_below_warning(backend: Backend) {
         // Parking a refused event is worth a warning of its own: an operator replays it.
         .filter(|e| e["fields"]["message"] != "dead-lettered an event")
         .collect();
-    assert!(loud.is_empty(), "4xx logged as warnings or errors: {loud:#?}");
+    assert!(
+        loud.is_empty(),
+        "4xx logged as warnings or errors: {loud:#?}"
+    );
     let requests_logged = events
         .iter()
         .filter(|e| e["level"] == "INFO" && e["fields"]["message"] == "request")
         .count();
-    assert!(requests_logged >= 8, "each request is still logged at info:\n{log}");
+    assert!(
+        requests_logged >= 8,
+        "each request is still logged at info:\n{log}"
+    );
 }
 
 on_both!(malformed_requests_are_logged_below_warning);

@@ -2,6 +2,7 @@
 //! shape and ids that are not ids are refused the same way on both databases.
 
 mod logs;
+mod openapi;
 
 use crate::helpers::TestApp;
 use crate::on_both_databases;
@@ -24,29 +25,102 @@ fn assert_refused(got: (u16, Value), code: &str, naming: &str, what: &str) {
     assert_eq!(status, 422, "{what}: {body}");
     assert_eq!(body["error"]["code"], code, "{what}: {body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(naming), "{what}: '{message}' should name {naming}");
+    assert!(
+        message.contains(naming),
+        "{what}: '{message}' should name {naming}"
+    );
 }
 
 async fn a_nul_character_in_any_body_string_is_a_422_naming_the_field(app: TestApp) {
     let nul = "a\u{0}b";
     let cases = [
-        (Method::POST, "/api/v1/send", json!({"user_id": "u1", "title": nul}), "title"),
-        (Method::POST, "/api/v1/send", json!({"user_id": "u1", "title": "t", "body": nul}), "body"),
-        (Method::POST, "/api/v1/send", json!({"user_id": "u1", "title": "t", "request_id": nul}), "request_id"),
-        (Method::POST, "/api/v1/send", json!({"user_id": "u1", "title": "t", "data": {"k": [nul]}}), "data.k[0]"),
-        (Method::PUT, "/api/v1/users/u1", json!({"name": nul}), "name"),
-        (Method::POST, "/api/v1/users/u1/devices", json!({"token": "tok-1", "platform": "android", "device_id": nul}), "device_id"),
-        (Method::POST, "/api/v1/templates", json!({"code": "t1", "description": nul, "in_app": {"title": "x"}}), "description"),
-        (Method::POST, "/api/v1/rules", json!({"name": nul, "event_pattern": "a.*", "channels": ["in_app"], "template_code": "t1"}), "name"),
-        (Method::PUT, "/api/v1/users/u1/preferences", json!({"categories": {nul: {"email": false}}}), "categories"),
-        (Method::POST, "/api/v1/webhooks", json!({"url": "https://example.com/h", "description": nul}), "description"),
-        (Method::POST, "/api/v1/import", json!({"templates": [{"code": nul}]}), "templates[0].code"),
-        (Method::POST, "/api/v1/events", json!({"event_type": "order.placed", "note": nul}), "note"),
-        (Method::POST, "/api/v1/events", json!({"event_type": "order.placed", "id": nul}), "id"),
+        (
+            Method::POST,
+            "/api/v1/send",
+            json!({"user_id": "u1", "title": nul}),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/send",
+            json!({"user_id": "u1", "title": "t", "body": nul}),
+            "body",
+        ),
+        (
+            Method::POST,
+            "/api/v1/send",
+            json!({"user_id": "u1", "title": "t", "request_id": nul}),
+            "request_id",
+        ),
+        (
+            Method::POST,
+            "/api/v1/send",
+            json!({"user_id": "u1", "title": "t", "data": {"k": [nul]}}),
+            "data.k[0]",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/u1",
+            json!({"name": nul}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/u1/devices",
+            json!({"token": "tok-1", "platform": "android", "device_id": nul}),
+            "device_id",
+        ),
+        (
+            Method::POST,
+            "/api/v1/templates",
+            json!({"code": "t1", "description": nul, "in_app": {"title": "x"}}),
+            "description",
+        ),
+        (
+            Method::POST,
+            "/api/v1/rules",
+            json!({"name": nul, "event_pattern": "a.*", "channels": ["in_app"], "template_code": "t1"}),
+            "name",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/u1/preferences",
+            json!({"categories": {nul: {"email": false}}}),
+            "categories",
+        ),
+        (
+            Method::POST,
+            "/api/v1/webhooks",
+            json!({"url": "https://example.com/h", "description": nul}),
+            "description",
+        ),
+        (
+            Method::POST,
+            "/api/v1/import",
+            json!({"templates": [{"code": nul}]}),
+            "templates[0].code",
+        ),
+        (
+            Method::POST,
+            "/api/v1/events",
+            json!({"event_type": "order.placed", "note": nul}),
+            "note",
+        ),
+        (
+            Method::POST,
+            "/api/v1/events",
+            json!({"event_type": "order.placed", "id": nul}),
+            "id",
+        ),
     ];
     for (method, path, body, field) in cases {
         let what = format!("{method} {path} with a NUL in {field}");
-        assert_refused(call(&app, method, path, Some(body)).await, "nul_byte", field, &what);
+        assert_refused(
+            call(&app, method, path, Some(body)).await,
+            "nul_byte",
+            field,
+            &what,
+        );
     }
     // The app still answers: nothing was half-written.
     let (status, _) = call(&app, Method::GET, "/api/v1/users/u1", None).await;
@@ -79,18 +153,36 @@ async fn a_control_character_in_a_path_or_query_id_is_a_422(app: TestApp) {
     ] {
         let (status, body) = call(&app, Method::GET, path, None).await;
         assert_eq!(status, 422, "GET {path}: {body}");
-        assert_eq!(body["error"]["code"], "control_character", "GET {path}: {body}");
+        assert_eq!(
+            body["error"]["code"], "control_character",
+            "GET {path}: {body}"
+        );
     }
     let (status, body) = call(&app, Method::DELETE, "/api/v1/users/u1/devices/a%00b", None).await;
-    assert_eq!((status, body["error"]["code"].clone()), (422, json!("control_character")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (422, json!("control_character")),
+        "{body}"
+    );
     let res = app
         .as_user(&token, Method::DELETE, "/api/v1/devices/a%00b")
         .send()
         .await
         .expect("request");
     assert_eq!(res.status(), 422);
-    let (status, body) = call(&app, Method::GET, "/api/v1/deliveries?user_id=u1&request_id=a%00b", None).await;
-    assert_refused((status, body), "control_character", "request_id", "GET /deliveries");
+    let (status, body) = call(
+        &app,
+        Method::GET,
+        "/api/v1/deliveries?user_id=u1&request_id=a%00b",
+        None,
+    )
+    .await;
+    assert_refused(
+        (status, body),
+        "control_character",
+        "request_id",
+        "GET /deliveries",
+    );
 }
 
 async fn an_array_is_refused_where_an_object_is_expected(app: TestApp) {
@@ -100,14 +192,23 @@ async fn an_array_is_refused_where_an_object_is_expected(app: TestApp) {
         (Method::POST, "/api/v1/import", json!([null, null])),
         (Method::PUT, "/api/v1/users/u1", six.clone()),
         (Method::POST, "/api/v1/send", json!(["u1", null, null, "t"])),
-        (Method::POST, "/api/v1/users/u1/devices", json!(["tok", null, "android"])),
+        (
+            Method::POST,
+            "/api/v1/users/u1/devices",
+            json!(["tok", null, "android"]),
+        ),
         (Method::PUT, "/api/v1/users/u1/preferences", json!([])),
         (Method::POST, "/api/v1/templates", json!([])),
         (Method::POST, "/api/v1/rules", json!([])),
         (Method::POST, "/api/v1/webhooks", json!([])),
     ] {
         let what = format!("{method} {path} with an array");
-        assert_refused(call(&app, method, path, Some(body)).await, "invalid_body", "object", &what);
+        assert_refused(
+            call(&app, method, path, Some(body)).await,
+            "invalid_body",
+            "object",
+            &what,
+        );
     }
     let res = app
         .as_user(&token, Method::POST, "/api/v1/notifications/mark-read")
@@ -123,20 +224,38 @@ async fn an_array_is_refused_where_an_object_is_expected(app: TestApp) {
 
 async fn dot_only_user_ids_are_refused(app: TestApp) {
     for id in [".", "..", "..."] {
-        let (status, body) = call(&app, Method::PUT, &format!("/api/v1/users/{id}"), Some(json!({}))).await;
+        let (status, body) = call(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/users/{id}"),
+            Some(json!({})),
+        )
+        .await;
         // `.` and `..` may be folded away by URL normalisation before routing; either way, never a 200.
-        assert!(matches!(status, 404 | 422), "PUT /users/{id}: {status} {body}");
+        assert!(
+            matches!(status, 404 | 422),
+            "PUT /users/{id}: {status} {body}"
+        );
         let res = app.send(json!({"user_id": id, "title": "t"})).await;
         assert_eq!(res.status(), 422, "send to {id}");
         let body: Value = res.json().await.expect("json");
         assert_eq!(body["error"]["code"], "invalid_user_id");
     }
     let (status, body) = call(&app, Method::PUT, "/api/v1/users/%2E%2E", Some(json!({}))).await;
-    assert!(matches!(status, 404 | 422), "PUT /users/%2E%2E: {status} {body}");
+    assert!(
+        matches!(status, 404 | 422),
+        "PUT /users/%2E%2E: {status} {body}"
+    );
 }
 
 async fn a_relative_action_url_with_a_backslash_or_double_slash_is_refused(app: TestApp) {
-    for url in ["/\\evil.com", "/a/\\evil.com", "/a//evil.com", "//evil.com", "/\tevil"] {
+    for url in [
+        "/\\evil.com",
+        "/a/\\evil.com",
+        "/a//evil.com",
+        "//evil.com",
+        "/\tevil",
+    ] {
         let res = app
             .send(json!({"user_id": "u1", "title": "t", "action_url": url}))
             .await;
