@@ -29,10 +29,16 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 }
 
 #[actix_web::test]
-async fn only_the_user_id_is_required_in_a_send_request() {
+async fn only_the_fields_the_server_needs_are_required() {
     let doc = document().await;
     let send = &doc["components"]["schemas"]["SendRequest"];
     assert_eq!(send["required"], serde_json::json!(["user_id"]), "{send}");
+    let rule = &doc["components"]["schemas"]["RuleInput"];
+    assert_eq!(
+        rule["required"],
+        serde_json::json!(["name", "event_pattern", "channels", "template_code"]),
+        "{rule}"
+    );
     for optional in ["variables", "priority", "data", "metadata"] {
         assert!(
             send["properties"][optional].to_string().contains("null"),
