@@ -10,12 +10,24 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 /// Installs the global subscriber. Safe to call more than once (tests).
 pub fn init(filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = with_quiet_parse_errors(filter);
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt().with_env_filter(filter).with_target(true);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// actix-http logs a connection it gave up on (a malformed request line or
+/// header, a body cut short) at ERROR, though the client caused it and was
+/// answered 400. Silenced unless the filter names actix_http itself.
+fn with_quiet_parse_errors(filter: &str) -> String {
+    if filter.contains("actix_http") {
+        filter.to_string()
+    } else {
+        format!("{filter},actix_http::h1::dispatcher=off")
+    }
 }
 
 /// Query parameters whose values are credentials. `s` is the unsubscribe
@@ -70,7 +82,19 @@ impl RootSpanBuilder for RedactingRootSpan {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_query;
+    use super::{redact_query, with_quiet_parse_errors};
+
+    #[test]
+    fn connection_parse_errors_are_silenced_unless_asked_for() {
+        assert_eq!(
+            with_quiet_parse_errors("info"),
+            "info,actix_http::h1::dispatcher=off"
+        );
+        assert_eq!(
+            with_quiet_parse_errors("info,actix_http=debug"),
+            "info,actix_http=debug"
+        );
+    }
 
     #[test]
     fn tokens_in_query_strings_are_redacted() {

@@ -88,6 +88,9 @@ pub enum EventError {
     InvalidType(String),
     #[error("invalid event id: {0}")]
     InvalidId(String),
+    /// No store can keep U+0000 everywhere (PostgreSQL refuses it in text and jsonb).
+    #[error("{0} contains a NUL character (U+0000)")]
+    NulCharacter(String),
 }
 
 /// A normalised event.
@@ -123,6 +126,9 @@ impl Event {
         let Value::Object(obj) = value else {
             return Err(EventError::NotObject);
         };
+        if let Some(at) = super::find_nul(&Value::Object(obj.clone())) {
+            return Err(EventError::NulCharacter(at));
+        }
         let envelope = ["data", "payload"].iter().find_map(|k| match obj.get(*k) {
             Some(Value::Object(inner)) => Some(inner.clone()),
             _ => None,
@@ -292,5 +298,9 @@ mod tests {
         ));
         assert_eq!(Event::normalise(b"[1]", None), Err(EventError::NotObject));
         assert_eq!(Event::normalise(b"{}", None), Err(EventError::MissingType));
+        assert_eq!(
+            Event::normalise(br#"{"type":"a","x":"\u0000"}"#, None),
+            Err(EventError::NulCharacter("x".into()))
+        );
     }
 }

@@ -23,6 +23,12 @@ impl UserId {
                 "may contain only letters, digits and - _ . : @ + | =".into(),
             ));
         }
+        // `.` and `..` are path traversal once the id sits in a URL or a file name.
+        if raw.chars().all(|c| c == '.') {
+            return Err(DomainError::InvalidUserId(
+                "may not be made of dots only".into(),
+            ));
+        }
         Ok(Self(raw))
     }
 
@@ -88,6 +94,8 @@ mod tests {
             "5f0c3a1e-9f7b-4a57-8a55-0e4b2c1d2e3f",
             "a@b.c",
             "auth0|42",
+            "a.b",
+            ".hidden",
         ] {
             assert!(UserId::parse(ok).is_ok(), "{ok}");
         }
@@ -95,7 +103,17 @@ mod tests {
 
     #[test]
     fn user_ids_refuse_empty_long_and_path_characters() {
-        for bad in ["", "a/b", "a b", "ü", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "ü",
+            ".",
+            "..",
+            "...",
+            "a\u{0}",
+            &"x".repeat(129),
+        ] {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -11,6 +11,7 @@ mod outcome;
 mod preferences;
 mod profile;
 mod rule;
+mod text;
 
 pub use channel::Channel;
 pub use delivery::{
@@ -26,6 +27,7 @@ pub use outcome::{ChannelOutcome, Contact};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
+pub use text::{find_nul, has_control};
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -50,6 +52,11 @@ pub enum DomainError {
     InvalidQuietHours(String),
     #[error("invalid {field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
+    /// U+0000 anywhere in text: PostgreSQL cannot store it.
+    #[error("{field} contains a NUL character (U+0000)")]
+    NulByte { field: String },
+    #[error("{field} contains a control character")]
+    ControlCharacter { field: String },
 }
 
 impl DomainError {
@@ -66,6 +73,8 @@ impl DomainError {
             Self::InvalidProvider(_) => "invalid_provider",
             Self::InvalidQuietHours(_) => "invalid_quiet_hours",
             Self::InvalidField { .. } => "invalid_field",
+            Self::NulByte { .. } => "nul_byte",
+            Self::ControlCharacter { .. } => "control_character",
         }
     }
 }
@@ -76,6 +85,11 @@ pub fn bounded_text(
     value: String,
     max_chars: usize,
 ) -> Result<String, DomainError> {
+    if value.contains('\0') {
+        return Err(DomainError::NulByte {
+            field: field.into(),
+        });
+    }
     if value.chars().count() > max_chars {
         return Err(DomainError::InvalidField {
             field,

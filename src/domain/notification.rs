@@ -91,14 +91,17 @@ impl ActionUrl {
     pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
         let raw = raw.into();
         let lower = raw.to_ascii_lowercase();
-        let allowed = lower.starts_with("https://")
-            || lower.starts_with("http://")
-            || (raw.starts_with('/') && !raw.starts_with("//"));
+        // Browsers read `/\host` like `//host`: a relative link with a backslash
+        // or a doubled slash could leave the app for another origin.
+        let path = raw.split(['?', '#']).next().unwrap_or_default();
+        let relative_ok = path.starts_with('/') && !path.contains("//") && !path.contains('\\');
+        let allowed = lower.starts_with("https://") || lower.starts_with("http://") || relative_ok;
         if !allowed || raw.len() > 2048 || raw.chars().any(char::is_control) {
             return Err(DomainError::InvalidField {
                 field: "action_url",
                 reason:
-                    "must be an http(s) URL or a path starting with '/', at most 2048 characters"
+                    "must be an http(s) URL or a path starting with '/' (without '//' or '\\'), \
+                         at most 2048 characters"
                         .into(),
             });
         }
@@ -116,6 +119,11 @@ pub fn parse_request_id(raw: String) -> Result<String, DomainError> {
         return Err(DomainError::InvalidField {
             field: "request_id",
             reason: "must be 1 to 255 characters".into(),
+        });
+    }
+    if super::has_control(&raw) {
+        return Err(DomainError::ControlCharacter {
+            field: "request_id".into(),
         });
     }
     Ok(raw)
@@ -225,6 +233,13 @@ mod tests {
     fn action_urls_refuse_script_and_protocol_relative_links() {
         assert!(ActionUrl::parse("javascript:alert(1)").is_err());
         assert!(ActionUrl::parse("//evil.example").is_err());
+        assert!(ActionUrl::parse("/\\evil.example").is_err());
+        assert!(ActionUrl::parse("/a/\\evil").is_err());
+        assert!(ActionUrl::parse("/a//evil").is_err());
+        assert!(ActionUrl::parse("/a\tb").is_err());
+        assert!(ActionUrl::parse("https://movieapp.com/a?next=/x").is_ok());
+        assert!(ActionUrl::parse("/login?next=https://movieapp.com/x").is_ok());
+        assert!(ActionUrl::parse("?x=/y").is_err());
         assert!(ActionUrl::parse("/bookings/1").is_ok());
         assert!(ActionUrl::parse("https://movieapp.com/x").is_ok());
     }

@@ -46,7 +46,7 @@ pub(crate) async fn with_attempts(
 pub async fn for_notification(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::domain::NotificationId::parse(&path)?.as_uuid();
     let rows = deliveries::for_notification(&state.db, id).await?;
@@ -73,14 +73,15 @@ pub async fn by_request(
     q: web::Query<ByRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId::parse(q.user_id.clone())?;
-    let original = send_requests::find(&state.db, &user, &q.request_id)
+    let request_id = crate::domain::parse_request_id(q.request_id.clone())?;
+    let original = send_requests::find(&state.db, &user, &request_id)
         .await?
         .ok_or_else(|| ApiError::not_found("send with that request id"))?;
     let view = match original.notification_id {
         Some(id) => notifications::get(&state.db, &user, id).await?,
         None => None,
     };
-    let rows = deliveries::for_request(&state.db, &user, &q.request_id).await?;
+    let rows = deliveries::for_request(&state.db, &user, &request_id).await?;
     let channels: serde_json::Map<String, Value> = original
         .outcomes
         .iter()

@@ -147,7 +147,7 @@ pub async fn my_list(
 pub async fn my_register(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<DeviceInput>,
+    body: super::Body<DeviceInput>,
 ) -> Result<HttpResponse, ApiError> {
     register(&state, &user.0, body.into_inner()).await
 }
@@ -159,7 +159,7 @@ pub async fn my_register(
 pub async fn my_delete(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     remove(&state, &user.0, &path).await
 }
@@ -171,7 +171,7 @@ pub async fn my_delete(
 pub async fn svc_list(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     list(&state, &path_user(&path)?).await
 }
@@ -183,8 +183,8 @@ pub async fn svc_list(
 pub async fn svc_register(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<DeviceInput>,
+    path: web::Path<super::Segment>,
+    body: super::Body<DeviceInput>,
 ) -> Result<HttpResponse, ApiError> {
     register(&state, &path_user(&path)?, body.into_inner()).await
 }
@@ -196,7 +196,7 @@ pub async fn svc_register(
 pub async fn svc_delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(super::Segment, super::Segment)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, token) = path.into_inner();
     remove(&state, &path_user(&user)?, &token).await

@@ -18,6 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 impl From<PipelineError> for ApiError {
     fn from(e: PipelineError) -> Self {
         match e {
+            PipelineError::Malformed(crate::domain::EventError::NulCharacter(field)) => {
+                crate::domain::DomainError::NulByte { field }.into()
+            }
             PipelineError::Malformed(m) => {
                 ApiError::unprocessable("malformed_event", m.to_string())
             }
@@ -79,6 +82,14 @@ pub async fn publish(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // A raw NUL is never valid JSON, and parking it as a dead letter would fail
+    // on PostgreSQL, so it is refused before anything is stored.
+    if body.contains(&0) {
+        return Err(crate::domain::DomainError::NulByte {
+            field: "the body".into(),
+        }
+        .into());
+    }
     match state.pipeline.ingest(&body, None, "rest").await {
         Ok(outcome) => Ok(HttpResponse::Accepted().json(outcome)),
         // Accepted and parked: it is replayable once a rule for it exists.
@@ -111,7 +122,7 @@ pub async fn publish(
 pub async fn audit(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(ev) = events::find(&state.db, &path).await? else {
         // Not processed: it may be parked as a dead letter, with the reason.
@@ -135,10 +146,29 @@ pub async fn audit(
     })))
 }
 
+#[derive(serde::Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterStatus {
+    Open,
+    Replayed,
+}
+
+impl DeadLetterStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Replayed => "replayed",
+        }
+    }
+}
+
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeadLetterParams {
-    /// `open` or `replayed`.
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<DeadLetterStatus>,
+    /// 1 to 1000, default 100; values outside are clamped.
+    #[param(minimum = 0)]
     pub limit: Option<u64>,
 }
 
@@ -152,7 +182,8 @@ pub async fn dead_letters(
     q: web::Query<DeadLetterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = events::dead_letters(&state.db, q.status.as_deref(), limit).await?;
+    let rows =
+        events::dead_letters(&state.db, q.status.map(DeadLetterStatus::as_str), limit).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"items": rows.iter().map(dead_letter_json).collect::<Vec<_>>()})))
 }
@@ -164,7 +195,7 @@ pub async fn dead_letters(
 pub async fn replay(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::parse_uuid(&path, "invalid_id", "dead letter ids are UUIDs")?;
     let dl = events::dead_letter(&state.db, id)
@@ -187,7 +218,7 @@ pub async fn replay(
 pub async fn import(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = crate::packs::import(&state.db, &body).await?;
     state.pipeline.catalog().reload().await?;

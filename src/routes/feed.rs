@@ -64,10 +64,12 @@ fn parse_ids(raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     pub unread_only: Option<bool>,
+    #[param(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
     pub category: Option<String>,
 }
 
@@ -145,7 +147,7 @@ pub async fn unread_count(
 pub async fn get_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let n = notifications::get(&state.db, &user.0, id)
@@ -157,6 +159,8 @@ pub async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdsBody {
+    /// Notification ids (UUIDs), at most 1000.
+    #[schema(max_items = 1000)]
     pub ids: Vec<String>,
 }
 
@@ -189,7 +193,7 @@ async fn set_read_one(
 pub async fn mark_read_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     set_read_one(user, state, &path, true).await
 }
@@ -201,7 +205,7 @@ pub async fn mark_read_one(
 pub async fn mark_unread_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     set_read_one(user, state, &path, false).await
 }
@@ -213,7 +217,7 @@ pub async fn mark_unread_one(
 pub async fn mark_read_many(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<IdsBody>,
+    body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
     let (ids, unread_count) = state.feed.mark_read(&user.0, &ids, true).await?;
@@ -239,7 +243,7 @@ pub async fn mark_all_read(
 pub async fn delete_one(
     user: AuthedUser,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let (ids, unread_count) = state.feed.delete(&user.0, &[id]).await?;
@@ -256,7 +260,7 @@ pub async fn delete_one(
 pub async fn delete_many(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<IdsBody>,
+    body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
     let (ids, unread_count) = state.feed.delete(&user.0, &ids).await?;

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod feed;
 mod health;
+mod input;
 mod openapi;
 mod preferences;
 mod ratelimit;
@@ -20,6 +21,7 @@ mod webhooks;
 mod ws;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub(crate) use input::{Body, Segment};
 pub use openapi::ApiDoc;
 pub use ratelimit::enforce as enforce_rate_limits;
 
@@ -97,10 +99,6 @@ fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> act
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
 
-fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_path", err.to_string()).into()
-}
-
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("route"))
 }
@@ -115,7 +113,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .error_handler(json_error),
         )
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::PathConfig::default().error_handler(input::path_error))
         .service(Endpoint::new("/health").get(health::health))
         .service(Endpoint::new("/ready").get(health::ready))
         .service(Endpoint::new("/metrics").get(health::metrics))

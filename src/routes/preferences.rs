@@ -66,7 +66,7 @@ pub async fn my_get(
 pub async fn my_put(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<serde_json::Value>,
+    body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, false).await
 }
@@ -78,7 +78,7 @@ pub async fn my_put(
 pub async fn my_patch(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: web::Json<serde_json::Value>,
+    body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, true).await
 }
@@ -90,7 +90,7 @@ pub async fn my_patch(
 pub async fn svc_get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     read(&state, &path_user(&path)?).await
 }
@@ -102,8 +102,8 @@ pub async fn svc_get(
 pub async fn svc_put(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, false).await
 }
@@ -115,8 +115,8 @@ pub async fn svc_put(
 pub async fn svc_patch(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, true).await
 }

@@ -14,29 +14,47 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:@+|=-]+$")]
     pub user_id: String,
     /// Channels to use; defaults to `["in_app"]`.
     pub channels: Option<Vec<String>>,
     /// Seed 002's single channel, used when `channels` is absent.
     pub notification_type: Option<String>,
+    /// At most 512 characters; a plain send needs a title or a body.
+    #[schema(max_length = 512)]
     pub title: Option<String>,
+    #[schema(max_length = 16384)]
     pub body: Option<String>,
     /// Render a stored template instead of `title`/`body`.
     pub template_code: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub variables: Option<serde_json::Value>,
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
     pub category: Option<String>,
     /// `low|normal|high|critical`, or seed 002's 1-10.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<PriorityInput>)]
     pub priority: Option<serde_json::Value>,
+    /// An http(s) URL, or a path starting with `/` without `//` or `\\` before any `?`.
+    #[schema(max_length = 2048)]
     pub action_url: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
     /// Seed 002's free-form metadata; `metadata.title` is a fallback title, the rest joins `data`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Idempotency key: a repeat for the same user returns the same notification.
+    #[schema(min_length = 1, max_length = 255)]
     pub request_id: Option<String>,
+}
+
+/// A priority name, or seed 002's 1-10 scale. Only for the document: the
+/// handler reads the raw value with [`Priority::parse`].
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum PriorityInput {
+    Name(Priority),
+    Scale(u8),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -183,7 +201,7 @@ pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpR
 pub async fn send(
     _: Sender,
     state: web::Data<AppState>,
-    body: web::Json<SendRequest>,
+    body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let intent = body.into_inner().into_intent()?;
     let request_id = intent.request_id.clone();

@@ -41,7 +41,7 @@ fn row_json(r: &templates::TemplateRow) -> Value {
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let input = TemplateInput::parse(&body, None)?;
     if templates::get(&state.db, &input.code)
@@ -78,7 +78,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 pub async fn get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let code = template_code(&path)?;
     let rows = templates::get(&state.db, &code).await?;
@@ -96,8 +96,8 @@ pub async fn get(
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let code = template_code(&path)?;
     let input = TemplateInput::parse(&body, Some(&code))?;
@@ -125,7 +125,7 @@ pub async fn update(
 pub async fn delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     if !templates::delete(&state.db, &template_code(&path)?).await? {
         return Err(ApiError::not_found("template"));
@@ -141,7 +141,7 @@ pub async fn delete(
 pub async fn versions(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let rows = templates::versions(&state.db, &template_code(&path)?).await?;
     if rows.is_empty() {
@@ -159,8 +159,8 @@ pub async fn versions(
 pub async fn render(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let code = template_code(&path)?;
     let engine = state.pipeline.templates();

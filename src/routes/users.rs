@@ -29,8 +29,9 @@ pub struct UserInput {
     pub locale: Option<String>,
     /// IANA zone, e.g. `Europe/Paris`.
     pub timezone: Option<String>,
+    #[schema(max_length = 256)]
     pub name: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
 }
 
@@ -117,8 +118,8 @@ impl From<entity::users::Model> for UserView {
 pub async fn upsert(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<UserInput>,
+    path: web::Path<super::Segment>,
+    body: super::Body<UserInput>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path_user(&path)?;
     let profile = Profile::try_from(body.into_inner())?;
@@ -133,7 +134,7 @@ pub async fn upsert(
 pub async fn get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path_user(&path)?;
     let row = users::get(&state.db, &user)
@@ -149,7 +150,7 @@ pub async fn get(
 pub async fn delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path_user(&path)?;
     if users::delete(&state.db, &user).await? {
@@ -173,7 +174,7 @@ pub async fn mint_token(
     _: Admin,
     state: web::Data<AppState>,
     auth: web::Data<Authenticator>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path_user(&path)?;
     let (token, expires_at) = auth

@@ -115,7 +115,7 @@ async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::Endpoin
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_input(&state, &body).await?;
     let row = webhooks::create(&state.db, input, new_secret()).await?;
@@ -139,7 +139,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 pub async fn get(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let row = webhooks::get(&state.db, parse_id(&path)?)
         .await?
@@ -154,8 +154,8 @@ pub async fn get(
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
+    path: web::Path<super::Segment>,
+    body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let input = parse_input(&state, &body).await?;
@@ -171,7 +171,7 @@ pub async fn update(
 pub async fn delete(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     if !webhooks::delete(&state.db, parse_id(&path)?).await? {
         return Err(ApiError::not_found("webhook"));
@@ -187,7 +187,7 @@ pub async fn delete(
 pub async fn rotate(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let secret = new_secret();
@@ -204,7 +204,7 @@ pub async fn rotate(
 pub async fn test(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     webhooks::get(&state.db, id)
@@ -234,7 +234,7 @@ pub async fn test(
 pub async fn log(
     _: Admin,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let rows = webhooks::deliveries(&state.db, id, 100).await?;

@@ -1,4 +1,7 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations, then
+//! refined with what every operation shares (see [`refine`]).
+
+mod refine;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,7 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),
-    modifiers(&Security),
+    modifiers(&Security, &Shared),
     tags(
         (name = "send", description = "Services send notifications (API key)"),
         (name = "users", description = "Services manage users (API key)"),
@@ -73,6 +76,24 @@ impl Modify for Security {
             "ws_token",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
         );
+    }
+}
+
+struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // A round trip through JSON: the typed builders keep security
+        // requirements private. It cannot fail for a document utoipa built;
+        // if it ever did, the unrefined document is still served.
+        let refined = serde_json::to_value(&*openapi).ok().and_then(|mut doc| {
+            refine::refine(&mut doc);
+            serde_json::from_value(doc).ok()
+        });
+        match refined {
+            Some(doc) => *openapi = doc,
+            None => tracing::warn!("could not refine the OpenAPI document"),
+        }
     }
 }
 
