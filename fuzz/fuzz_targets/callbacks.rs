@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(constant_time_eq(a, b), a == b);
 
     let generic = generic_signature(a, body);
-    assert!(generic.starts_with("sha256=") && generic.len() == 7 + 64, "{generic}");
+    assert!(
+        generic.starts_with("sha256=") && generic.len() == 7 + 64,
+        "{generic}"
+    );
     assert!(constant_time_eq(&generic, &generic_signature(a, body)));
 
     // Twilio posts form parameters: `k=v&k=v`.

@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let t = &event.event_type;
     assert!(!t.is_empty() && t.len() <= 255, "type length: {t:?}");
     assert!(
-        t.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)),
+        t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)),
         "type characters: {t:?}"
     );
     let id = &event.id;

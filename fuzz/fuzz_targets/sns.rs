@@ -27,5 +27,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.ends_with(&format!("Type\n{kind}\n")), "{text:?}");
     }
     let verified = verify(&msg, cert_pem);
-    assert!(!verified || canonical.is_some(), "verified without a canonical string");
+    assert!(
+        !verified || canonical.is_some(),
+        "verified without a canonical string"
+    );
 });
