@@ -18,7 +18,7 @@ pub enum PackError {
 }
 
 /// A template as the API and packs write it: `{code, locale, description, parts}`,
-/// or the channels at the top level, or seed 002's `{code, content, language}`.
+/// or the channels at the top level, or the older `{code, content, language}` form.
 pub struct TemplateInput {
     pub code: String,
     pub locale: String,

@@ -23,7 +23,7 @@ impl Channel {
     ];
 
     /// Accepts the canonical names plus the spellings other services send
-    /// (`in-app`, `inapp`, seed 002's `notification_type`).
+    /// (`in-app`, `inapp`, `notification_type`).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "in_app" | "in-app" | "inapp" => Ok(Self::InApp),

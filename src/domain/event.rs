@@ -117,7 +117,7 @@ fn first_string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
 }
 
 impl Event {
-    /// Accepts seed 001's flat JSON and seed 000's `StandardMessage<T>` envelope
+    /// Accepts flat JSON and the `StandardMessage<T>` envelope
     /// (`{id|message_id|event_id, type|event_type, data|payload, …}`). With no type
     /// in the body, `fallback_type` (the routing key or channel) is the type.
     pub fn normalise(body: &[u8], fallback_type: Option<&str>) -> Result<Self, EventError> {

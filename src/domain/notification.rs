@@ -17,7 +17,7 @@ pub enum Priority {
 }
 
 impl Priority {
-    /// Accepts a name, or seed 002's 1–10 integer scale (higher is more urgent).
+    /// Accepts a name, or a 1–10 integer scale (higher is more urgent).
     pub fn parse(raw: &serde_json::Value) -> Result<Self, DomainError> {
         match raw {
             serde_json::Value::String(s) => match s.to_ascii_lowercase().as_str() {

@@ -50,6 +50,13 @@ pub fn user_named_by(body: &[u8]) -> Option<UserId> {
     UserId::parse(id).ok()
 }
 
+/// PostgreSQL text cannot hold U+0000, and a dead letter must be stored whatever
+/// arrived: NUL becomes U+FFFD, as invalid UTF-8 already does. Such a body is
+/// refused again on replay, so nothing is lost that could have been processed.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
 /// Parks an event; the user it names is recorded so erasing them removes it.
 /// `user` is the one a matching rule found; without it the default fields are read.
 pub async fn add_dead_letter(
@@ -68,9 +75,9 @@ pub async fn add_dead_letter(
             .cloned()
             .or_else(|| user_named_by(payload))
             .map(|u| u.as_str().to_string())),
-        source: Set(source.to_string()),
-        reason: Set(reason.to_string()),
-        payload: Set(String::from_utf8_lossy(payload).into_owned()),
+        source: Set(storable(source)),
+        reason: Set(storable(reason)),
+        payload: Set(storable(&String::from_utf8_lossy(payload))),
         metadata: Set(metadata.to_string()),
         status: Set("open".into()),
         created_at: Set(Utc::now()),

@@ -1,4 +1,4 @@
-//! Seed 001's fast idempotency path in front of the database guard:
+//! The fast idempotency path in front of the database guard:
 //! `event:{id}:status` = processing | processed | failed, for 24 hours.
 
 use futures_util::future::BoxFuture;

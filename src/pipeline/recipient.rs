@@ -6,7 +6,7 @@ use crate::domain::{lookup, Email, PhoneNumber, Rule, UserId};
 use serde_json::Value;
 
 /// The user id a rule points at in the event. With none there, a platform
-/// that keys users by email (seed 001's published snippet sends only
+/// that keys users by email (a typical publisher's snippet sends only
 /// `user_email`) gets the email address as the user id.
 pub fn user_id_of(rule: &Rule, payload: &Value) -> Result<UserId, PipelineError> {
     let raw = match lookup(payload, &rule.recipient.user_id) {
@@ -38,7 +38,7 @@ fn first_str(payload: &Value, explicit: Option<&str>, defaults: &[&str]) -> Opti
     }
 }
 
-/// An email carried by the event (seed 001's `user_email`), when valid.
+/// An email carried by the event (`user_email`), when valid.
 pub fn event_email(rule: &Rule, payload: &Value) -> Option<Email> {
     first_str(
         payload,

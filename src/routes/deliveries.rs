@@ -1,5 +1,6 @@
 //! Delivery status (admin) and one-click unsubscribe (RFC 8058).
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::domain::{Category, Channel, PreferencePatch, UserId};
@@ -8,16 +9,13 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/notifications/{id}/deliveries",
-        web::get().to(for_notification),
-    )
-    .route("/deliveries", web::get().to(by_request))
-    .service(
-        web::resource("/unsubscribe")
-            .route(web::get().to(unsubscribe_page))
-            .route(web::post().to(unsubscribe)),
-    );
+    cfg.service(Endpoint::new("/notifications/{id}/deliveries").get(for_notification))
+        .service(Endpoint::new("/deliveries").get(by_request))
+        .service(
+            Endpoint::new("/unsubscribe")
+                .get(unsubscribe_page)
+                .post(unsubscribe),
+        );
 }
 
 /// Deliveries as JSON, each with its attempt history (status API and webhook log).
@@ -63,7 +61,7 @@ pub struct ByRequest {
     pub request_id: String,
 }
 
-/// Status by the `/send` request id (replaces seed 002's `/notifications/:id/statuses`).
+/// Status by the `/send` request id.
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries", params(ByRequest), security(("api_key" = [])),
     responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]

@@ -1,5 +1,6 @@
 //! Push devices, for a user's own token and for services on a user's behalf.
 
+use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, AuthedUser};
 use crate::domain::{DeviceToken, Platform, PushProvider, UserId};
@@ -10,24 +11,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/devices")
-            .route(web::get().to(my_list))
-            .route(web::post().to(my_register)),
-    )
-    .route("/devices/{token}", web::delete().to(my_delete))
-    .service(
-        web::resource("/users/{user_id}/devices")
-            .route(web::get().to(svc_list))
-            .route(web::post().to(svc_register)),
-    )
-    .route(
-        "/users/{user_id}/devices/{token}",
-        web::delete().to(svc_delete),
-    );
+    cfg.service(Endpoint::new("/devices").get(my_list).post(my_register))
+        .service(Endpoint::new("/devices/{token}").delete(my_delete))
+        .service(
+            Endpoint::new("/users/{user_id}/devices")
+                .get(svc_list)
+                .post(svc_register),
+        )
+        .service(Endpoint::new("/users/{user_id}/devices/{token}").delete(svc_delete));
 }
 
-/// `{token, platform, provider}`, or seed 002's `{fcm_token, platform, device_id}`.
+/// `{token, platform, provider}`, or the older `{fcm_token, platform, device_id}` form.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {

@@ -55,6 +55,24 @@ impl Endpoint {
         self.on(Method::POST, handler)
     }
 
+    pub(crate) fn put<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PUT, handler)
+    }
+
+    pub(crate) fn patch<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PATCH, handler)
+    }
+
     pub(crate) fn delete<F, Args>(self, handler: F) -> Self
     where
         F: Handler<Args>,

@@ -1,5 +1,6 @@
 //! Events over REST, their audit trail, dead letters and pack import.
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Admin, Sender};
 use crate::persistence::events;
@@ -8,11 +9,11 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/events", web::post().to(publish))
-        .route("/events/{event_id}", web::get().to(audit))
-        .route("/dead-letters", web::get().to(dead_letters))
-        .route("/dead-letters/{id}/replay", web::post().to(replay))
-        .route("/import", web::post().to(import));
+    cfg.service(Endpoint::new("/events").post(publish))
+        .service(Endpoint::new("/events/{event_id}").get(audit))
+        .service(Endpoint::new("/dead-letters").get(dead_letters))
+        .service(Endpoint::new("/dead-letters/{id}/replay").post(replay))
+        .service(Endpoint::new("/import").post(import));
 }
 
 impl From<PipelineError> for ApiError {
@@ -72,7 +73,7 @@ fn dead_letter_json(m: &entity::dead_letters::Model) -> Value {
     })
 }
 
-/// Publish an event over REST (seed 001 flat JSON or a `StandardMessage` envelope).
+/// Publish an event over REST (flat JSON or a `StandardMessage` envelope).
 /// A malformed or unprocessable event is answered 422 and also kept as a dead letter.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = Object,
     responses((status = 202, body = Object), (status = 422, body = super::ErrorBody)))]

@@ -1,4 +1,4 @@
-//! Liveness, readiness (seed 001's health document) and Prometheus metrics.
+//! Liveness, readiness (a components health document) and Prometheus metrics.
 
 use super::AppState;
 use crate::stats::StatsSnapshot;

@@ -1,5 +1,6 @@
 //! Preferences, for a user's own token and for services on a user's behalf.
 
+use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, AuthedUser};
 use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
@@ -8,16 +9,16 @@ use actix_web::{web, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/preferences")
-            .route(web::get().to(my_get))
-            .route(web::put().to(my_put))
-            .route(web::patch().to(my_patch)),
+        Endpoint::new("/preferences")
+            .get(my_get)
+            .put(my_put)
+            .patch(my_patch),
     )
     .service(
-        web::resource("/users/{user_id}/preferences")
-            .route(web::get().to(svc_get))
-            .route(web::put().to(svc_put))
-            .route(web::patch().to(svc_patch)),
+        Endpoint::new("/users/{user_id}/preferences")
+            .get(svc_get)
+            .put(svc_put)
+            .patch(svc_patch),
     );
 }
 
@@ -60,7 +61,7 @@ pub async fn my_get(
 
 /// Replace my preferences.
 #[utoipa::path(put, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body(content = Object, description = "{channels, categories, quiet_hours} or seed 002's flat form"),
+    request_body(content = Object, description = "{channels, categories, quiet_hours} or the older flat form"),
     responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_put(

@@ -1,5 +1,6 @@
 //! Rule management (admin).
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::packs::{parse_rule, rule_json};
@@ -8,17 +9,13 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/rules")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(
-        web::resource("/rules/{id}")
-            .route(web::get().to(get))
-            .route(web::put().to(update))
-            .route(web::delete().to(delete)),
-    );
+    cfg.service(Endpoint::new("/rules").post(create).get(list))
+        .service(
+            Endpoint::new("/rules/{id}")
+                .get(get)
+                .put(update)
+                .delete(delete),
+        );
 }
 
 /// A rule as `POST`/`PUT /rules` take it. The handlers read it with

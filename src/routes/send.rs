@@ -1,4 +1,4 @@
-//! `POST /send`: a service sends one user a notification (seed 002's body).
+//! `POST /send`: a service sends one user a notification .
 
 use super::{ApiError, AppState};
 use crate::auth::Sender;
@@ -18,7 +18,7 @@ pub struct SendRequest {
     pub user_id: String,
     /// Channels to use; defaults to `["in_app"]`.
     pub channels: Option<Vec<String>>,
-    /// Seed 002's single channel, used when `channels` is absent.
+    /// A single channel, used when `channels` is absent.
     pub notification_type: Option<String>,
     /// At most 512 characters; a plain send needs a title or a body.
     #[schema(max_length = 512)]
@@ -31,7 +31,7 @@ pub struct SendRequest {
     pub variables: Option<serde_json::Value>,
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
     pub category: Option<String>,
-    /// `low|normal|high|critical`, or seed 002's 1-10.
+    /// `low|normal|high|critical`, or 1-10.
     #[schema(value_type = Option<PriorityInput>)]
     pub priority: Option<serde_json::Value>,
     /// An http(s) URL, or a path starting with `/` without `//` or `\\` before any `?`.
@@ -39,7 +39,7 @@ pub struct SendRequest {
     pub action_url: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
-    /// Seed 002's free-form metadata; `metadata.title` is a fallback title, the rest joins `data`.
+    /// Free-form metadata; `metadata.title` is a fallback title, the rest joins `data`.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Idempotency key: a repeat for the same user returns the same notification.
@@ -47,7 +47,7 @@ pub struct SendRequest {
     pub request_id: Option<String>,
 }
 
-/// A priority name, or seed 002's 1-10 scale. Only for the document: the
+/// A priority name, or the 1-10 scale. Only for the document: the
 /// handler reads the raw value with [`Priority::parse`].
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]

@@ -1,5 +1,6 @@
 //! Template management (admin) and render previews.
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::packs::{template_code, upsert_template, TemplateInput};
@@ -8,19 +9,15 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/templates")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .route("/templates/{code}/versions", web::get().to(versions))
-    .route("/templates/{code}/render", web::post().to(render))
-    .service(
-        web::resource("/templates/{code}")
-            .route(web::get().to(get))
-            .route(web::put().to(update))
-            .route(web::delete().to(delete)),
-    );
+    cfg.service(Endpoint::new("/templates").post(create).get(list))
+        .service(Endpoint::new("/templates/{code}/versions").get(versions))
+        .service(Endpoint::new("/templates/{code}/render").post(render))
+        .service(
+            Endpoint::new("/templates/{code}")
+                .get(get)
+                .put(update)
+                .delete(delete),
+        );
 }
 
 fn row_json(r: &templates::TemplateRow) -> Value {
@@ -151,7 +148,7 @@ pub async fn versions(
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
 
-/// Preview a render. Body: `{variables, locale?, channel?}`, or the variables themselves (seed 002).
+/// Preview a render. Body: `{variables, locale?, channel?}`, or the variables themselves.
 /// A part that renders past `template_max_output_bytes` is a 422 `template_output_too_large`.
 #[utoipa::path(post, path = "/api/v1/templates/{code}/render", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
     request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]

@@ -1,5 +1,6 @@
 //! Service endpoints for users: profile, token minting.
 
+use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, Authenticator};
 use crate::domain::{Email, Locale, PhoneNumber, TimeZone};
@@ -11,12 +12,12 @@ use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/users/{user_id}")
-            .route(web::put().to(upsert))
-            .route(web::get().to(get))
-            .route(web::delete().to(delete)),
+        Endpoint::new("/users/{user_id}")
+            .put(upsert)
+            .get(get)
+            .delete(delete),
     )
-    .route("/users/{user_id}/token", web::post().to(mint_token));
+    .service(Endpoint::new("/users/{user_id}/token").post(mint_token));
 }
 
 #[derive(Deserialize, ToSchema)]

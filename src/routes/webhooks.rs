@@ -1,5 +1,6 @@
-//! Webhook endpoints (seed 004): configuration, test sends, secret rotation, delivery log.
+//! Webhook endpoints: configuration, test sends, secret rotation, delivery log.
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::channels::webhook::{new_secret, UrlError, WebhookUrl};
@@ -13,20 +14,16 @@ use entity::webhook_endpoints as w;
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/webhooks")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .route("/webhooks/{id}/test", web::post().to(test))
-    .route("/webhooks/{id}/rotate-secret", web::post().to(rotate))
-    .route("/webhooks/{id}/deliveries", web::get().to(log))
-    .service(
-        web::resource("/webhooks/{id}")
-            .route(web::get().to(get))
-            .route(web::put().to(update))
-            .route(web::delete().to(delete)),
-    );
+    cfg.service(Endpoint::new("/webhooks").post(create).get(list))
+        .service(Endpoint::new("/webhooks/{id}/test").post(test))
+        .service(Endpoint::new("/webhooks/{id}/rotate-secret").post(rotate))
+        .service(Endpoint::new("/webhooks/{id}/deliveries").get(log))
+        .service(
+            Endpoint::new("/webhooks/{id}")
+                .get(get)
+                .put(update)
+                .delete(delete),
+        );
 }
 
 fn view(m: &w::Model, with_secret: bool) -> Value {

@@ -58,7 +58,7 @@ pub async fn audit(app: &TestApp, event_id: &str) -> Value {
     res.json().await.unwrap()
 }
 
-/// Checks what seed 001's six events produced for user_123.
+/// Checks what the movie app's six events produced for user_123.
 pub async fn assert_seed_001_outcome(app: &TestApp) {
     let token = app.token("user_123").await;
     let (_, page) = app.get_json(&token, "/api/v1/notifications?limit=50").await;
@@ -117,7 +117,7 @@ pub async fn assert_seed_001_outcome(app: &TestApp) {
         .find(|d| d["channel"] == "in_app")
         .expect("in-app delivery");
     assert!(in_app["notification_id"].is_string());
-    // Seed 001 events carry no phone: SMS is skipped with a reason, not failed.
+    // The movie app's events carry no phone: SMS is skipped with a reason, not failed.
     assert_eq!(
         confirmed["outcome"]["rules"][0]["channels"]["sms"],
         "skipped: the user has no phone number"
@@ -431,7 +431,7 @@ async fn templates_are_versioned_validated_and_previewed_safely(app: TestApp) {
         r["channels"]["email"]["parts"]["text"],
         "Hello <script>alert(1)</script>"
     );
-    // Seed 002's shape: the body is the variables.
+    // The bare shape: the body is the variables.
     let r: Value = app
         .admin(Method::POST, "/api/v1/templates/welcome/render")
         .json(&json!({"name": "Ada"}))

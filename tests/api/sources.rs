@@ -121,7 +121,7 @@ async fn seed_001_events_published_to_rabbitmq_become_notifications(backend: Bac
         format!("notification.booking_events.{s}"),
         format!("notification.payment_events.{s}"),
     );
-    // Seed 001's exchange and routing keys, unchanged.
+    // The movie app's exchange and routing keys, unchanged.
     let Some(app) = amqp_app(
         backend,
         "movie_app_events",
@@ -247,6 +247,8 @@ async fn bad_messages_are_dead_lettered_with_a_reason_and_the_consumer_keeps_goi
         ("unknown.type", json!({"event_id": format!("u-{s}"), "marker": s}).to_string()),
         ("booking.confirmed", json!({"event_id": format!("m-{s}"), "movie_title": "M", "marker": s}).to_string()),
         ("booking.confirmed", json!({"event_id": format!("t-{s}"), "user_id": "u", "booking_id": "B", "movie_title": "M", "marker": s}).to_string()),
+        // A raw NUL byte, which PostgreSQL text cannot hold: still parked, with U+FFFD in its place.
+        ("booking.confirmed", format!("{{\"event_id\": \"n-{s}\", \"x\": \"a\0b\"}}")),
     ];
     for (key, body) in &bad {
         publish(&ch, &ex, key, body.as_bytes()).await;
@@ -274,8 +276,8 @@ async fn bad_messages_are_dead_lettered_with_a_reason_and_the_consumer_keeps_goi
             .map(|d| d["reason"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    wait_for("four dead letters", 20, || async {
-        reasons().await.len() >= 4
+    wait_for("five dead letters", 20, || async {
+        reasons().await.len() >= 5
     })
     .await;
     let all = reasons().await.join(" | ");
@@ -537,7 +539,7 @@ async fn redis_pub_sub_and_streams_feed_the_pipeline(backend: Backend) {
     }
     let s = uuid::Uuid::new_v4().simple().to_string();
     let stream = format!("inventory:low-stock:stream:{s}");
-    // Seed 003's channel, as is; the stream gets a unique name so parallel tests do not share a group.
+    // The inventory channel, as is; the stream gets a unique name so parallel tests do not share a group.
     let Some(app) = redis_app(backend, "inventory:low-stock", &stream).await else {
         return;
     };
@@ -587,7 +589,7 @@ async fn redis_pub_sub_and_streams_feed_the_pipeline(backend: Backend) {
         matches!(&pending, redis::Value::Array(v) if v.first() == Some(&redis::Value::Int(0)))
     })
     .await;
-    // Seed 001's fast idempotency key.
+    // The fast idempotency key.
     let status: Option<String> = conn.get(format!("event:ls-{s}:status")).await.unwrap();
     assert_eq!(status.as_deref(), Some("processed"));
     // An entry another consumer read and never acknowledged is claimed and processed.
@@ -636,7 +638,7 @@ async fn seed_001s_own_pika_snippet_works_unchanged() {
     .unwrap();
     import(&app, &movie_pack()).await;
     let (_conn, ch) = amqp_channel().await;
-    // Seed 001's "Mock Event Publishing" body, as published there.
+    // A typical publisher's mock event body, unchanged.
     let event = json!({"event_id": "test_001", "event_type": "booking.confirmed", "user_email": "test@example.com",
         "booking_id": "TEST-123", "movie_title": "Test Movie", "showtime": "2024-12-15 7:30 PM",
         "seats": ["A1"], "total_amount": 15.00});

@@ -1,4 +1,4 @@
-//! Provider status callbacks (seed 000 §3.2). Each provider's signature is
+//! Provider status callbacks. Each provider's signature is
 //! verified first; a bad one records nothing. Signed timestamps must fall in
 //! the replay window ([`window`]) and a generic callback's signature is
 //! accepted once ([`replay`]). Pure helpers, tested here.

@@ -120,7 +120,7 @@ fn parse_switches(field: &'static str, v: &Value) -> Result<BTreeMap<Channel, bo
 }
 
 impl PreferencePatch {
-    /// Parses the native document, or seed 002's flat form
+    /// Parses the native document, or the older flat form
     /// (`email_notifications`, `push_notifications`, `sms_notifications`, `categories: [..]`),
     /// where the listed categories are the ones the user opted out of.
     pub fn parse(v: &Value) -> Result<Self, DomainError> {

@@ -7,6 +7,7 @@ mod generic;
 mod sendgrid;
 mod ses;
 
+use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::channels::callbacks::{constant_time_eq, twilio_signature, twilio_status};
 use crate::domain::{Channel, DeliveryStatus};
@@ -17,7 +18,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/callbacks/{provider}", web::post().to(callback));
+    cfg.service(Endpoint::new("/callbacks/{provider}").post(callback));
 }
 
 fn unauthorized() -> ApiError {

@@ -1,6 +1,6 @@
-//! Redis sources (seed 003): pub/sub channels and streams read through the
+//! Redis sources: pub/sub channels and streams read through the
 //! consumer group `herald` (XREADGROUP, XACK after commit, XAUTOCLAIM for
-//! entries a crashed consumer left pending), plus seed 001's fast
+//! entries a crashed consumer left pending), plus the fast
 //! idempotency keys.
 
 mod streams;
