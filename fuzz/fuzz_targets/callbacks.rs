@@ -1,6 +1,6 @@
 //! Provider callback signature helpers: SendGrid's ECDSA check, Twilio's and
 //! the generic HMAC signatures, and the comparison they are checked with.
-//! Input: `a` NUL `b` NUL `c` NUL `body`.
+//! Input: `a` NUL `b` NUL `c` NUL `body` (`c` doubles as the signed timestamp).
 #![no_main]
 
 use herald::channels::callbacks::{
@@ -25,12 +25,12 @@ fuzz_target!(|data: &[u8]| {
 
     assert_eq!(constant_time_eq(a, b), a == b);
 
-    let generic = generic_signature(a, body);
+    let generic = generic_signature(a, c, body);
     assert!(
         generic.starts_with("sha256=") && generic.len() == 7 + 64,
         "{generic}"
     );
-    assert!(constant_time_eq(&generic, &generic_signature(a, body)));
+    assert!(constant_time_eq(&generic, &generic_signature(a, c, body)));
 
     // Twilio posts form parameters: `k=v&k=v`.
     let params: Vec<(String, String)> = text_body

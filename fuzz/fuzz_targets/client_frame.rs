@@ -9,8 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(message) = ClientFrame::parse(text) {
-        // The message goes back to the client in an error frame.
-        assert!(!message.is_empty());
+    if let Err(error) = ClientFrame::parse(text) {
+        // The code and message go back to the client in an error frame.
+        assert!(!error.code().is_empty());
+        assert!(!error.to_string().is_empty());
     }
 });
