@@ -42,6 +42,24 @@ pub struct SessionConfig {
     pub max_connections_per_ip: usize,
 }
 
+impl SessionConfig {
+    /// Built from its own `[ws]` section, so startup need not know the fields.
+    pub fn from_settings(ws: &crate::config::WsSettings) -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(ws.heartbeat_interval_secs),
+            client_timeout: Duration::from_secs(ws.client_timeout_secs),
+            outbound_queue: ws.outbound_queue,
+            send_timeout: Duration::from_millis(ws.send_timeout_ms),
+            max_replay: ws.max_replay,
+            commands_in_flight: ws.commands_in_flight,
+            frames_per_sec: ws.frames_per_sec,
+            frames_burst: ws.frames_burst,
+            max_sessions_per_user: ws.max_sessions_per_user,
+            max_connections_per_ip: ws.max_connections_per_ip,
+        }
+    }
+}
+
 /// An error a command reports back to the client as an `error` frame.
 pub type CommandError = (&'static str, String);
 
