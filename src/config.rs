@@ -128,6 +128,16 @@ pub struct Settings {
     pub webhook_max_response_bytes: usize,
     /// Largest output of one template render; a longer render fails.
     pub template_max_output_bytes: usize,
+    /// Slack Web API base for bot-mode sends (`{base}/api/chat.postMessage`).
+    pub slack_api_base_url: String,
+    /// Slack bot token (`xoxb-…`), needed only for channel-id destinations.
+    pub slack_bot_token: Option<SecretString>,
+    /// Accept `http://` chat webhook URLs (local stand-ins); otherwise https only.
+    pub chat_allow_http: bool,
+    /// Most bytes of a Slack, Discord or Teams answer read.
+    pub chat_max_response_bytes: usize,
+    /// The longest one Slack, Discord or Teams call may take.
+    pub chat_timeout_secs: u64,
     /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
     #[serde(default)]
     pub retention: crate::retention::RetentionSettings,
@@ -257,6 +267,10 @@ impl Settings {
             .set_default("delivery_retry_base_ms", 5_000)?
             .set_default("delivery_concurrency", 32)?
             .set_default("webhook_allow_private", false)?
+            .set_default("slack_api_base_url", "https://slack.com")?
+            .set_default("chat_allow_http", false)?
+            .set_default("chat_max_response_bytes", 4096)?
+            .set_default("chat_timeout_secs", 10)?
             .set_default("delivery_breaker_threshold", 5)?
             .set_default("delivery_breaker_cooldown_ms", 30_000)?
             .set_default("delivery_lease_secs", 30)?
@@ -311,6 +325,12 @@ impl Settings {
             return bad(
                 "template_max_output_bytes",
                 "output and excerpt caps must be at least 1",
+            );
+        }
+        if self.chat_max_response_bytes == 0 || self.chat_timeout_secs == 0 {
+            return bad(
+                "chat_max_response_bytes",
+                "the chat answer cap and timeout must be at least 1",
             );
         }
         if self.ws.outbound_queue == 0 {

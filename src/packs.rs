@@ -70,9 +70,7 @@ impl TemplateInput {
         } else {
             let channels: serde_json::Map<String, Value> = obj
                 .iter()
-                .filter(|(k, _)| {
-                    ["in_app", "email", "push", "sms", "webhook"].contains(&k.as_str())
-                })
+                .filter(|(k, _)| Channel::parse(k).is_ok_and(|c| c.as_str() == k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             Value::Object(channels)

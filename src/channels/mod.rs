@@ -7,6 +7,7 @@
 mod actor;
 pub mod breaker;
 pub mod callbacks;
+pub mod chat;
 pub mod email;
 mod gate;
 pub mod push;

@@ -52,6 +52,7 @@ pub fn providers(
         Channel::Webhook,
         Arc::new(WebhookProvider::from_settings(settings, db)?),
     ));
+    out.extend(super::chat::providers(settings, db)?);
     Ok(out)
 }
 

@@ -11,16 +11,29 @@ pub enum Channel {
     Push,
     Sms,
     Webhook,
+    Slack,
+    Discord,
+    Teams,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [
+    pub const ALL: [Channel; 8] = [
         Channel::InApp,
         Channel::Email,
         Channel::Push,
         Channel::Sms,
         Channel::Webhook,
+        Channel::Slack,
+        Channel::Discord,
+        Channel::Teams,
     ];
+
+    /// The chat services: messages go to a per-user or per-rule destination.
+    pub const CHAT: [Channel; 3] = [Channel::Slack, Channel::Discord, Channel::Teams];
+
+    pub fn is_chat(&self) -> bool {
+        Self::CHAT.contains(self)
+    }
 
     /// Accepts the canonical names plus the spellings other services send
     /// (`in-app`, `inapp`, `notification_type`).
@@ -31,6 +44,9 @@ impl Channel {
             "push" => Ok(Self::Push),
             "sms" => Ok(Self::Sms),
             "webhook" => Ok(Self::Webhook),
+            "slack" => Ok(Self::Slack),
+            "discord" => Ok(Self::Discord),
+            "teams" | "msteams" => Ok(Self::Teams),
             _ => Err(DomainError::InvalidChannel(raw.to_string())),
         }
     }
@@ -42,6 +58,9 @@ impl Channel {
             Self::Push => "push",
             Self::Sms => "sms",
             Self::Webhook => "webhook",
+            Self::Slack => "slack",
+            Self::Discord => "discord",
+            Self::Teams => "teams",
         }
     }
 }
@@ -61,5 +80,9 @@ mod tests {
         assert_eq!(Channel::parse("in-app"), Ok(Channel::InApp));
         assert_eq!(Channel::parse("EMAIL"), Ok(Channel::Email));
         assert!(Channel::parse("pigeon").is_err());
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Ok(c));
+        }
+        assert!(Channel::CHAT.iter().all(Channel::is_chat));
     }
 }

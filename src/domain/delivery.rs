@@ -2,7 +2,7 @@
 //! the providers (which read them): typed content per channel, and a status
 //! whose allowed moves are written here and nowhere else.
 
-use super::{Channel, DomainError, Email, PhoneNumber};
+use super::{Channel, ChatContent, DomainError, Email, PhoneNumber};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -185,6 +185,9 @@ pub enum DeliveryContent {
     Sms(SmsContent),
     Push(PushContent),
     Webhook(WebhookContent),
+    Slack(ChatContent),
+    Discord(ChatContent),
+    Teams(ChatContent),
 }
 
 impl DeliveryContent {
@@ -195,6 +198,9 @@ impl DeliveryContent {
             Self::Sms(_) => Channel::Sms,
             Self::Push(_) => Channel::Push,
             Self::Webhook(_) => Channel::Webhook,
+            Self::Slack(_) => Channel::Slack,
+            Self::Discord(_) => Channel::Discord,
+            Self::Teams(_) => Channel::Teams,
         }
     }
 }

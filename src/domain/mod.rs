@@ -2,6 +2,7 @@
 //! comes from outside is parsed into one of these once, at the edge.
 
 mod channel;
+mod chat;
 mod delivery;
 mod device;
 mod event;
@@ -14,6 +15,7 @@ mod rule;
 mod text;
 
 pub use channel::Channel;
+pub use chat::{chat_part, ChatContent, ChatDestination, ChatTarget, SlackChannelId};
 pub use delivery::{
     DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
 };
@@ -36,7 +38,7 @@ pub enum DomainError {
     InvalidUserId(String),
     #[error("invalid notification id: {0}")]
     InvalidNotificationId(String),
-    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook")]
+    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook, slack, discord, teams")]
     InvalidChannel(String),
     #[error("invalid category: {0}")]
     InvalidCategory(String),

@@ -32,6 +32,8 @@ pub enum ChannelOutcome {
 pub enum Contact {
     Email,
     Phone,
+    /// A Slack, Discord or Teams destination, on the user or on the rule.
+    ChatDestination,
 }
 
 impl ChannelOutcome {
@@ -66,6 +68,9 @@ impl ChannelOutcome {
             Self::Skipped {
                 missing: Contact::Phone,
             } => "skipped: the user has no phone number".into(),
+            Self::Skipped {
+                missing: Contact::ChatDestination,
+            } => "skipped: no destination for this chat service on the user or the rule".into(),
             Self::Throttled { recent, limit } => {
                 format!("throttled: {recent} push notifications in the last hour (limit {limit})")
             }

@@ -2,6 +2,7 @@
 //! of HTTP, actors or providers.
 
 pub mod api_keys;
+pub mod chat;
 pub mod deliveries;
 pub mod devices;
 pub mod events;

@@ -141,6 +141,11 @@ async fn delete_once(db: &DatabaseConnection, id: &UserId) -> StoreResult<bool> 
         .filter(dead_letters::Column::UserId.eq(user.clone()))
         .exec(&txn)
         .await?;
+    entity::chat_destinations::Entity::delete_many()
+        .filter(entity::chat_destinations::Column::OwnerKind.eq("user"))
+        .filter(entity::chat_destinations::Column::OwnerId.eq(user.clone()))
+        .exec(&txn)
+        .await?;
     let gone = users::Entity::delete_by_id(user).exec(&txn).await?;
     if gone.rows_affected == 0 {
         txn.rollback().await?;

@@ -149,11 +149,13 @@ impl Producer {
         } else {
             None
         };
+        let chat = self.chat_reach(intent).await?;
         let facts = Facts {
             prefs: &prefs,
             email,
             phone,
             push_recent,
+            chat,
             now: chrono::Utc::now(),
         };
         plan::plan(intent, &facts, |channel| {
@@ -164,6 +166,21 @@ impl Producer {
                 locale.as_deref(),
             )
         })
+    }
+
+    /// The chat services the intent's rule and user have destinations for;
+    /// looked up only when a chat channel is asked for.
+    async fn chat_reach(&self, intent: &Intent) -> Result<plan::ChatReach, ProducerError> {
+        use crate::persistence::chat::{services, Owner};
+        if !intent.channels.iter().any(Channel::is_chat) {
+            return Ok(plan::ChatReach::default());
+        }
+        let rule = match intent.rule_id {
+            Some(id) => services(&self.deps.db, &Owner::Rule(id)).await?,
+            None => vec![],
+        };
+        let user = services(&self.deps.db, &Owner::User(intent.user.clone())).await?;
+        Ok(plan::ChatReach { rule, user })
     }
 
     /// Commits a unit, then publishes its new notifications and wakes the

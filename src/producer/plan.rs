@@ -5,8 +5,8 @@
 use super::render::Rendered;
 use super::{Content, Intent, ProducerError};
 use crate::domain::{
-    Channel, ChannelOutcome, Contact, DeliveryContent, Email, EmailContent, NewNotification,
-    PhoneNumber, PreferenceDocument, PushContent, SmsContent, WebhookContent,
+    Channel, ChannelOutcome, ChatContent, Contact, DeliveryContent, Email, EmailContent,
+    NewNotification, PhoneNumber, PreferenceDocument, PushContent, SmsContent, WebhookContent,
 };
 use crate::persistence::writer::NewDelivery;
 use chrono::{DateTime, Utc};
@@ -20,7 +20,22 @@ pub struct Facts<'a> {
     pub phone: Option<PhoneNumber>,
     /// Push notifications in the last hour and the limit, when a limit is set.
     pub push_recent: Option<(u64, u64)>,
+    /// Chat services with a destination: the rule's own (which wins), or the user's.
+    pub chat: ChatReach,
     pub now: DateTime<Utc>,
+}
+
+/// Which chat services a message can reach, and through whose destination.
+#[derive(Clone, Debug, Default)]
+pub struct ChatReach {
+    pub rule: Vec<Channel>,
+    pub user: Vec<Channel>,
+}
+
+impl ChatReach {
+    fn reaches(&self, channel: Channel) -> bool {
+        self.rule.contains(&channel) || self.user.contains(&channel)
+    }
 }
 
 /// What one intent produced.
@@ -55,6 +70,11 @@ pub fn decide(
                 missing: Contact::Phone,
             })
         }
+        c if c.is_chat() && !facts.chat.reaches(c) => {
+            return Err(ChannelOutcome::Skipped {
+                missing: Contact::ChatDestination,
+            })
+        }
         Channel::Push => {
             if let Some((recent, limit)) = facts.push_recent.filter(|(r, l)| r >= l) {
                 return Err(ChannelOutcome::Throttled { recent, limit });
@@ -63,7 +83,8 @@ pub fn decide(
         _ => {}
     }
     // Quiet hours hold back what would make a device buzz; the feed is silent.
-    let held = matches!(channel, Channel::Email | Channel::Push | Channel::Sms)
+    let buzzes = matches!(channel, Channel::Email | Channel::Push | Channel::Sms);
+    let held = (buzzes || channel.is_chat())
         .then(|| facts.prefs.quiet_until(intent.priority, facts.now))
         .flatten();
     Ok(held)
@@ -152,6 +173,40 @@ pub fn plan(
                     to: facts.phone.clone().ok_or_else(|| missing("phone"))?,
                     text,
                 })
+            }
+            (
+                Rendered::Chat {
+                    title,
+                    body,
+                    action_url,
+                    part,
+                },
+                _,
+            ) => {
+                if title.trim().is_empty() && body.trim().is_empty() && part.is_none() {
+                    return Err(ProducerError::Content(format!(
+                        "the {channel} message has no title, no body and no {channel} part"
+                    )));
+                }
+                let content = ChatContent {
+                    title,
+                    body,
+                    action_url: action_url.filter(|u| !u.trim().is_empty()),
+                    part,
+                    rule: intent
+                        .rule_id
+                        .filter(|_| facts.chat.rule.contains(&channel)),
+                };
+                match channel {
+                    Channel::Slack => DeliveryContent::Slack(content),
+                    Channel::Discord => DeliveryContent::Discord(content),
+                    Channel::Teams => DeliveryContent::Teams(content),
+                    other => {
+                        return Err(ProducerError::Content(format!(
+                            "chat content on the {other} channel"
+                        )))
+                    }
+                }
             }
             (Rendered::Push { title, body, data }, _) => {
                 if title.trim().is_empty() && body.trim().is_empty() {

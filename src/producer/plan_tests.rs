@@ -41,6 +41,7 @@ fn facts(p: &PreferenceDocument) -> Facts<'_> {
         email: Some(Email::parse("a@example.com").unwrap()),
         phone: Some(PhoneNumber::parse("+14155550123").unwrap()),
         push_recent: None,
+        chat: Default::default(),
         now: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
     }
 }
@@ -247,4 +248,33 @@ fn a_stored_template_that_still_quotes_a_json_value_fails_with_the_fix_in_the_me
     let e = engine_with(json!({"title": "Booked", "data": "{\"booking\": \"{{ booking_id }}\"}"}));
     let err = planned_data(&e).unwrap_err();
     assert!(err.to_string().contains("need no quotes"), "{err}");
+}
+
+#[test]
+fn a_chat_channel_without_a_destination_is_skipped_and_a_rule_destination_is_remembered() {
+    let p = PreferenceDocument::default();
+    let mut f = facts(&p);
+    let mut i = intent(&[Channel::Slack, Channel::Discord]);
+    let planned = plan(&i, &f, plain).unwrap();
+    for c in [Channel::Slack, Channel::Discord] {
+        assert_eq!(
+            planned.outcomes[&c],
+            ChannelOutcome::Skipped {
+                missing: Contact::ChatDestination
+            }
+        );
+    }
+    let rule = uuid::Uuid::now_v7();
+    i.rule_id = Some(rule);
+    f.chat.rule = vec![Channel::Slack];
+    f.chat.user = vec![Channel::Discord];
+    let planned = plan(&i, &f, plain).unwrap();
+    assert_eq!(planned.deliveries.len(), 2);
+    for d in &planned.deliveries {
+        match &d.content {
+            DeliveryContent::Slack(c) => assert_eq!(c.rule, Some(rule), "the rule's own wins"),
+            DeliveryContent::Discord(c) => assert_eq!(c.rule, None, "the user's"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

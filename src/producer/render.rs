@@ -29,6 +29,13 @@ pub enum Rendered {
         body: String,
         data: Option<Value>,
     },
+    /// Slack, Discord or Teams: the words, and the template's own service part.
+    Chat {
+        title: String,
+        body: String,
+        action_url: Option<String>,
+        part: Option<Value>,
+    },
     /// `None`: the template has no webhook body, so endpoints get the event itself.
     Webhook {
         body: Option<Value>,
@@ -49,6 +56,12 @@ pub fn render(
             action_url,
             data,
         } => Ok((plain(channel, title, body, action_url, data), None)),
+        Content::Template {
+            code,
+            vars,
+            in_app_overrides,
+            ..
+        } if channel.is_chat() => chat(templates, code, vars, in_app_overrides, channel, locale),
         Content::Template {
             code,
             vars,
@@ -107,6 +120,9 @@ pub fn render(
                 Channel::Webhook => Rendered::Webhook {
                     body: json_part("body")?,
                 },
+                Channel::Slack | Channel::Discord | Channel::Teams => {
+                    return chat(templates, code, vars, in_app_overrides, channel, locale)
+                }
             };
             Ok((rendered, Some((r.code.clone(), r.version))))
         }
@@ -145,5 +161,90 @@ fn plain(
         Channel::Webhook => Rendered::Webhook {
             body: Some(data.clone()),
         },
+        Channel::Slack | Channel::Discord | Channel::Teams => Rendered::Chat {
+            title: title.to_string(),
+            body: body.to_string(),
+            action_url: action_url.clone(),
+            part: None,
+        },
     }
+}
+
+type Overrides = (Option<String>, Option<String>, Option<String>);
+
+/// A chat message from a template: the words are the in-app parts (so one
+/// template serves the feed and the chat), the layout the service's own part
+/// when the template has one; without it the provider builds a default.
+fn chat(
+    templates: &TemplateEngine,
+    code: &str,
+    vars: &Value,
+    overrides: &Overrides,
+    channel: Channel,
+    locale: Option<&str>,
+) -> Result<(Rendered, Option<(String, i32)>), ProducerError> {
+    use crate::templates::TemplateError;
+    let failed = |e: TemplateError| ProducerError::Render {
+        template: code.to_string(),
+        message: e.to_string(),
+    };
+    let optional = |name: &str| match templates.render(code, locale, name, vars) {
+        Ok(r) => Ok(Some(r)),
+        Err(TemplateError::MissingPart { .. }) => Ok(None),
+        Err(e) => Err(failed(e)),
+    };
+    let words = optional(Channel::InApp.as_str())?;
+    let own = optional(channel.as_str())?;
+    let made_by = own
+        .as_ref()
+        .or(words.as_ref())
+        .map(|r| (r.code.clone(), r.version));
+    if made_by.is_none() {
+        return Err(failed(TemplateError::MissingPart {
+            code: code.to_string(),
+            channel: channel.as_str().to_string(),
+        }));
+    }
+    let word = |n: &str| words.as_ref().and_then(|r| r.parts.get(n).cloned());
+    let part = match (crate::domain::chat_part(channel), own.as_ref()) {
+        (Some((name, list)), Some(r)) => match r.parts.get(name).filter(|s| !s.trim().is_empty()) {
+            Some(src) => {
+                let v: Value = serde_json::from_str(src).map_err(|e| ProducerError::Render {
+                    template: code.to_string(),
+                    message: format!(
+                        "{channel}.{name} is not JSON ({e}); its {{{{ values }}}} are JSON-encoded, so they need no quotes"
+                    ),
+                })?;
+                if v.is_array() != list || !(v.is_array() || v.is_object()) {
+                    return Err(ProducerError::Render {
+                        template: code.to_string(),
+                        message: format!(
+                            "{channel}.{name} must render to a JSON {}",
+                            if list { "list" } else { "object" }
+                        ),
+                    });
+                }
+                Some(v)
+            }
+            None => None,
+        },
+        _ => None,
+    };
+    Ok((
+        Rendered::Chat {
+            title: overrides
+                .0
+                .clone()
+                .or_else(|| word("title"))
+                .unwrap_or_default(),
+            body: overrides
+                .1
+                .clone()
+                .or_else(|| word("body"))
+                .unwrap_or_default(),
+            action_url: overrides.2.clone().or_else(|| word("action_url")),
+            part,
+        },
+        made_by,
+    ))
 }

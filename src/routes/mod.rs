@@ -2,6 +2,7 @@
 //! the feed or persistence, and map errors through [`ApiError`].
 
 mod callbacks;
+mod chat;
 mod deliveries;
 mod devices;
 mod endpoint;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub sources: Arc<crate::sources::SourceHealth>,
     pub unsubscribe: crate::channels::email::UnsubscribeSigner,
     pub webhook_allow_private: bool,
+    /// Accept `http://` chat webhook URLs (`HERALD_CHAT_ALLOW_HTTP`).
+    pub chat_allow_http: bool,
     pub due: crate::bus::DueSignal,
     pub breakers: crate::channels::breaker::Breakers,
     pub public_url: Option<String>,
@@ -126,6 +129,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(feed::configure)
                 .configure(preferences::configure)
                 .configure(devices::configure)
+                .configure(chat::configure)
                 .configure(templates::configure)
                 .configure(rules::configure)
                 .configure(events::configure)

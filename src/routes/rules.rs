@@ -4,6 +4,7 @@ use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
 use crate::packs::{parse_rule, rule_json};
+use crate::persistence::chat::{self, Owner};
 use crate::persistence::rules;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -28,7 +29,7 @@ pub struct RuleInput {
     /// AMQP-style topic pattern: dot-separated words, `*` one word, `#` any.
     #[schema(min_length = 1, max_length = 255)]
     event_pattern: String,
-    /// `in_app`, `email`, `push`, `sms`, `webhook`; at least one.
+    /// `in_app`, `email`, `push`, `sms`, `webhook`, `slack`, `discord`, `teams`; at least one.
     #[schema(min_items = 1)]
     channels: Vec<String>,
     #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_.-]+$")]
@@ -45,6 +46,72 @@ pub struct RuleInput {
     enabled: Option<bool>,
     /// Ignored on create; on update the path's id wins.
     id: Option<String>,
+    /// The rule's own chat destinations, which win over the user's:
+    /// `{"slack": {"webhook_url"} | {"channel"}, "discord": {"webhook_url"}, "teams": {"webhook_url"}}`.
+    /// Answers show them redacted. `PUT` replaces them (absent: none).
+    #[schema(value_type = Option<Object>)]
+    chat: Option<Value>,
+}
+
+type ChatSection = Vec<(crate::domain::Channel, crate::domain::ChatDestination)>;
+
+/// Takes the `chat` section out of a rule body and parses it; the rest is the rule.
+async fn split_chat(state: &AppState, body: &Value) -> Result<(Value, ChatSection), ApiError> {
+    let mut rest = body.clone();
+    let section = rest.as_object_mut().and_then(|o| o.remove("chat"));
+    let mut out = vec![];
+    match section {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(services)) => {
+            for (name, input) in services {
+                let service = super::chat::service(&name)?;
+                let input: super::chat::DestinationInput =
+                    serde_json::from_value(input).map_err(|e| {
+                        ApiError::unprocessable(
+                            "invalid_chat_destination",
+                            format!("chat.{name}: {e}"),
+                        )
+                    })?;
+                out.push((
+                    service,
+                    super::chat::destination(state, service, input).await?,
+                ));
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_chat_destination",
+                "chat must be an object of services",
+            ))
+        }
+    }
+    Ok((rest, out))
+}
+
+/// Replaces the rule's chat destinations with `section`.
+async fn save_chat(
+    state: &AppState,
+    rule: uuid::Uuid,
+    section: &ChatSection,
+) -> Result<(), ApiError> {
+    let owner = Owner::Rule(rule);
+    chat::delete_all(&state.db, &owner).await?;
+    for (service, dest) in section {
+        chat::put(&state.db, &owner, *service, dest).await?;
+    }
+    Ok(())
+}
+
+/// The rule as the API shows it, with its chat destinations redacted.
+async fn shown(state: &AppState, rule: &crate::domain::Rule) -> Result<Value, ApiError> {
+    let mut v = rule_json(rule);
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "chat".into(),
+            super::chat::views(state, &Owner::Rule(rule.id)).await?,
+        );
+    }
+    Ok(v)
 }
 
 fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
@@ -60,10 +127,12 @@ pub async fn create(
     state: web::Data<AppState>,
     body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let (body, section) = split_chat(&state, &body).await?;
     let rule = parse_rule(&body, uuid::Uuid::now_v7())?;
     let saved = rules::create(&state.db, &rule).await?;
+    save_chat(&state, saved.id, &section).await?;
     state.pipeline.catalog().reload().await?;
-    Ok(HttpResponse::Created().json(rule_json(&saved)))
+    Ok(HttpResponse::Created().json(shown(&state, &saved).await?))
 }
 
 /// List rules.
@@ -71,7 +140,11 @@ pub async fn create(
 #[tracing::instrument(skip_all)]
 pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let all = rules::list(&state.db).await?;
-    Ok(HttpResponse::Ok().json(json!({"items": all.iter().map(rule_json).collect::<Vec<_>>()})))
+    let mut items = Vec::with_capacity(all.len());
+    for rule in &all {
+        items.push(shown(&state, rule).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
 /// Read a rule.
@@ -86,7 +159,7 @@ pub async fn get(
     let rule = rules::get(&state.db, parse_id(&path)?)
         .await?
         .ok_or_else(|| ApiError::not_found("rule"))?;
-    Ok(HttpResponse::Ok().json(rule_json(&rule)))
+    Ok(HttpResponse::Ok().json(shown(&state, &rule).await?))
 }
 
 /// Replace a rule.
@@ -99,10 +172,12 @@ pub async fn update(
     path: web::Path<super::Segment>,
     body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let (body, section) = split_chat(&state, &body).await?;
     let rule = parse_rule(&body, parse_id(&path)?)?;
     let saved = rules::update(&state.db, &rule).await?;
+    save_chat(&state, saved.id, &section).await?;
     state.pipeline.catalog().reload().await?;
-    Ok(HttpResponse::Ok().json(rule_json(&saved)))
+    Ok(HttpResponse::Ok().json(shown(&state, &saved).await?))
 }
 
 /// Delete a rule.
@@ -114,9 +189,11 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
-    if !rules::delete(&state.db, parse_id(&path)?).await? {
+    let id = parse_id(&path)?;
+    if !rules::delete(&state.db, id).await? {
         return Err(ApiError::not_found("rule"));
     }
+    chat::delete_all(&state.db, &Owner::Rule(id)).await?;
     state.pipeline.catalog().reload().await?;
     Ok(HttpResponse::NoContent().finish())
 }

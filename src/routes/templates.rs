@@ -174,8 +174,9 @@ pub async fn render(
     };
     let mut channels = serde_json::Map::new();
     let mut first = None;
-    for channel in ["in_app", "email", "push", "sms", "webhook"]
-        .into_iter()
+    for channel in crate::domain::Channel::ALL
+        .iter()
+        .map(|c| c.as_str())
         .filter(|c| only.is_none_or(|o| o == *c))
     {
         match engine.render(&code, locale, channel, &vars) {

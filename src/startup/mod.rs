@@ -234,6 +234,7 @@ impl Application {
             sources: health,
             unsubscribe,
             webhook_allow_private: settings.webhook_allow_private,
+            chat_allow_http: settings.chat_allow_http,
             due: due_for_routes,
             breakers,
             public_url: settings.public_url.clone(),

@@ -3,7 +3,14 @@
 //! fills in values.
 
 /// The parts rendered with JSON autoescaping and parsed as JSON afterwards.
-pub const JSON_PARTS: [&str; 3] = ["in_app.data", "push.data", "webhook.body"];
+pub const JSON_PARTS: [&str; 6] = [
+    "in_app.data",
+    "push.data",
+    "webhook.body",
+    "slack.blocks",
+    "discord.embeds",
+    "teams.card",
+];
 
 pub fn is_json_part(part: &str) -> bool {
     JSON_PARTS.contains(&part)

@@ -94,13 +94,31 @@ impl HttpStub {
     /// Like `start`, but every answer comes after `delay`. The request is
     /// recorded when it arrives, so a count includes sends still waiting.
     pub async fn start_slow(script: Vec<(u16, String)>, delay: std::time::Duration) -> Self {
+        Self::serve(script, delay, vec![]).await
+    }
+
+    /// Like `start`, adding `(status, header, value)` to every answer with that status
+    /// (a `Retry-After` on 429s, say).
+    pub async fn start_with_headers(
+        script: Vec<(u16, String)>,
+        headers: Vec<(u16, &'static str, String)>,
+    ) -> Self {
+        Self::serve(script, std::time::Duration::ZERO, headers).await
+    }
+
+    async fn serve(
+        script: Vec<(u16, String)>,
+        delay: std::time::Duration,
+        headers: Vec<(u16, &'static str, String)>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(vec![]));
         let (rec, script) = (requests.clone(), Arc::new(script));
+        let extra = Arc::new(headers);
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (rec, script) = (rec.clone(), script.clone());
+                let (rec, script, extra) = (rec.clone(), script.clone(), extra.clone());
                 tokio::spawn(async move {
                     loop {
                         let mut buf = Vec::new();
@@ -150,7 +168,12 @@ impl HttpStub {
                             .unwrap_or((200, "{}".into()));
                         let reply = reply.replace("{n}", &n.to_string());
                         tokio::time::sleep(delay).await;
-                        let resp = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}", reply.len());
+                        let added: String = extra
+                            .iter()
+                            .filter(|(s, _, _)| *s == status)
+                            .map(|(_, k, v)| format!("{k}: {v}\r\n"))
+                            .collect();
+                        let resp = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{added}content-length: {}\r\n\r\n{reply}", reply.len());
                         if sock.write_all(resp.as_bytes()).await.is_err() {
                             return;
                         }

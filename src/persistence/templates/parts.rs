@@ -3,7 +3,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Every part a template may have, as `channel.part`.
-pub const PART_NAMES: [&str; 12] = [
+pub const PART_NAMES: [&str; 15] = [
     "in_app.title",
     "in_app.body",
     "in_app.action_url",
@@ -16,6 +16,9 @@ pub const PART_NAMES: [&str; 12] = [
     "push.data",
     "sms.text",
     "webhook.body",
+    "slack.blocks",
+    "discord.embeds",
+    "teams.card",
 ];
 
 /// A template's sources by part name. `email.html` keeps its `.html` suffix,
