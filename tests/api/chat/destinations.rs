@@ -126,7 +126,42 @@ async fn unsafe_or_malformed_destinations_are_refused(backend: Backend) {
     }
 }
 
+async fn a_chat_channel_the_user_turned_off_is_suppressed(backend: Backend) {
+    let Some(app) = chat_app(backend, None).await else {
+        return;
+    };
+    let stub = HttpStub::start(vec![(204, String::new())]).await;
+    set_destination(
+        &app,
+        "ada",
+        "discord",
+        json!({"webhook_url": hook(&stub, "/d")}),
+    )
+    .await;
+    set_destination(
+        &app,
+        "ada",
+        "teams",
+        json!({"webhook_url": hook(&stub, "/t")}),
+    )
+    .await;
+    let ada = app.token("ada").await;
+    let res = app
+        .as_user(&ada, Method::PATCH, "/api/v1/preferences")
+        .json(&json!({"channels": {"discord": false}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer = send_chat(&app, "ada", "r1", &["discord", "teams"]).await;
+    assert_eq!(answer["channels"]["discord"], "suppressed", "{answer}");
+    assert_eq!(answer["channels"]["teams"], "queued", "{answer}");
+    wait_for_requests(&stub, 1).await;
+    assert_eq!(stub.recorded()[0].path, "/t");
+}
+
 on_both!(
+    a_chat_channel_the_user_turned_off_is_suppressed,
     a_send_without_a_destination_is_skipped_with_its_reason,
     a_users_destination_is_shown_redacted_and_only_to_that_user,
     unsafe_or_malformed_destinations_are_refused,
