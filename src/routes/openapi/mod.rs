@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::devices::my_list, super::devices::my_register, super::devices::my_delete,
         super::devices::svc_list, super::devices::svc_register, super::devices::svc_delete,
         super::ws::connect,
+        super::sse::stream,
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
         super::templates::delete, super::templates::versions, super::templates::render,
         super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
