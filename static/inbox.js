@@ -336,5 +336,7 @@ setInterval(() => {
   for (const time of document.querySelectorAll("#feed time.ago")) time.textContent = relativeTime(t, time.dateTime, Date.now());
 }, RELATIVE_TIME_REFRESH_MS);
 
+setUnread(0);
+setUnseen(0);
 const initial = tokenFromLocation() || sessionStorage.getItem("herald-token");
 if (initial) { sessionStorage.setItem("herald-token", initial); connect(initial); }
