@@ -3,11 +3,11 @@
 // itself and sends `Last-Event-ID`, so the server resumes without gaps; this
 // module only steps in when the server refused the stream (bad token, cap).
 
-import { FRAME_TYPES } from "/static/herald-store.js";
+import { FRAME_TYPES } from "./herald-store.js";
 
 /**
  * Opens `GET /api/v1/sse` for `client` and feeds its frames to `client.handleFrame`.
- * @param {import("/static/herald.js").HeraldClient} client
+ * @param {import("./herald.js").HeraldClient} client
  * @param {{onRefused: () => void, onInterrupted: () => void}} hooks
  * @returns {{close: () => void}}
  */

@@ -3,6 +3,25 @@
 // Node; the client feeds it frames from any transport and REST pages, and
 // every tab of a user converges because every tab receives the same frames.
 
+/**
+ * @typedef {Object} Notification
+ * @property {string} id
+ * @property {number} seq
+ * @property {string} category
+ * @property {string} title
+ * @property {string} body
+ * @property {string|null} action_url
+ * @property {Object} data
+ * @property {"low"|"normal"|"high"|"critical"} priority
+ * @property {string} created_at
+ * @property {string|null} read_at
+ * @property {string|null} seen_at
+ * @property {string|null} archived_at
+ * @property {string|null} snoozed_until
+ * @property {string[]} tags
+ * @property {{label: string, url?: string, event?: string}[]} actions At most two.
+ */
+
 /** Frame types the server sends; the SSE transport listens for exactly these. */
 export const FRAME_TYPES = [
   "hello", "notification", "read", "unread", "read_all", "deleted", "seen", "seen_all",

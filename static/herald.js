@@ -14,25 +14,10 @@
 
 import { InboxStore } from "./herald-store.js";
 import { openEventStream } from "./herald-sse.js";
+import { openSocket } from "./herald-ws.js";
 
-/**
- * @typedef {Object} Notification
- * @property {string} id
- * @property {number} seq
- * @property {string} category
- * @property {string} title
- * @property {string} body
- * @property {string|null} action_url
- * @property {Object} data
- * @property {"low"|"normal"|"high"|"critical"} priority
- * @property {string} created_at
- * @property {string|null} read_at
- * @property {string|null} seen_at
- * @property {string|null} archived_at
- * @property {string|null} snoozed_until
- * @property {string[]} tags
- * @property {{label: string, url?: string, event?: string}[]} actions At most two.
- */
+/** @typedef {import("./herald-store.js").Notification} Notification */
+
 
 /**
  * @typedef {Object} ConnectOptions
@@ -88,13 +73,9 @@ export class HeraldClient {
     };
   }
 
-  get unreadCount() {
-    return this.store.unreadCount;
-  }
+  get unreadCount() { return this.store.unreadCount; }
 
-  get unseenCount() {
-    return this.store.unseenCount;
-  }
+  get unseenCount() { return this.store.unseenCount; }
 
   /**
    * Subscribes to an event: `notification`, `read`, `unread`, `read_all`, `deleted`, `seen`, `seen_all`,
@@ -154,53 +135,40 @@ export class HeraldClient {
   }
 
   openWebSocket() {
-    const wsBase = this.baseUrl.replace(/^http/, "ws");
-    let url = `${wsBase}/api/v1/ws?token=${enc(this.token || "")}`;
-    if (this.lastSeq !== null) url += `&since=${this.lastSeq}`;
-    const ws = new WebSocket(url);
-    this.ws = ws;
-    let opened = false;
-    let greeted = false;
-    ws.onopen = () => {
-      opened = true;
-    };
-    ws.onmessage = (ev) => {
-      let frame;
-      try {
-        frame = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      if (frame.type === "hello") greeted = this.wsWorked = true;
-      this.handleFrame(frame);
-    };
-    ws.onclose = async (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.stopped) return this.setStatus("closed");
-      if (!greeted) this.wsFailures += 1;
-      // A socket that never worked, again and again, is likely blocked on the way
-      // (a proxy refusing upgrades): the same frames come over SSE. Once a socket
-      // has worked, failures mean the server is away, and the socket is retried.
-      if (this.transportOption === "auto" && !this.wsWorked && this.wsFailures >= this.wsAttempts
-        && typeof EventSource !== "undefined") {
-        this.transport = "sse";
-        this.emit("transport", "sse");
-        return this.open();
-      }
-      // The server answers a bad or expired token with 401 before the upgrade,
-      // which a browser reports as a close without open: get a new token first.
-      if (!opened && this.getToken) {
-        try {
-          await this.freshToken();
-        } catch (e) {
-          this.emit("error", e);
-        }
-      }
-      const terminal = ev.code >= 4500 && ev.code <= 4999;
-      if (terminal) return this.setStatus("closed");
-      this.scheduleReconnect(ev.code >= RECONNECT_CODES.min && ev.code <= RECONNECT_CODES.max);
-    };
+    this.ws = openSocket(this, (ws, ev, how) => this.socketClosed(ws, ev, how));
+  }
+
+  async socketClosed(ws, ev, { opened, greeted }) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.stopped) return this.setStatus("closed");
+    if (greeted) this.wsWorked = true;
+    else this.wsFailures += 1;
+    // A socket that never worked, again and again, is likely blocked on the way
+    // (a proxy refusing upgrades): the same frames come over SSE. Once a socket
+    // has worked, failures mean the server is away, and the socket is retried.
+    if (this.transportOption === "auto" && !this.wsWorked && this.wsFailures >= this.wsAttempts
+      && typeof EventSource !== "undefined") {
+      this.transport = "sse";
+      this.emit("transport", "sse");
+      return this.open();
+    }
+    // The server answers a bad or expired token with 401 before the upgrade,
+    // which a browser reports as a close without open: get a new token first.
+    if (!opened) await this.refreshTokenQuietly();
+    const terminal = ev.code >= 4500 && ev.code <= 4999;
+    if (terminal) return this.setStatus("closed");
+    this.scheduleReconnect(ev.code >= RECONNECT_CODES.min && ev.code <= RECONNECT_CODES.max);
+  }
+
+  /** A new token from `getToken`, if there is one; a failure is reported, not thrown. */
+  async refreshTokenQuietly() {
+    if (!this.getToken) return;
+    try {
+      await this.freshToken();
+    } catch (e) {
+      this.emit("error", e);
+    }
   }
 
   openSse() {
@@ -210,13 +178,7 @@ export class HeraldClient {
         if (this.sse !== stream) return;
         this.sse = null;
         if (this.stopped) return this.setStatus("closed");
-        if (this.getToken) {
-          try {
-            await this.freshToken();
-          } catch (e) {
-            this.emit("error", e);
-          }
-        }
+        await this.refreshTokenQuietly();
         this.scheduleReconnect(false);
       },
       // The browser reconnects by itself, resuming from Last-Event-ID.
