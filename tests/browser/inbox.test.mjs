@@ -91,6 +91,7 @@ test("the inbox works on a narrow screen, keyboard first, and a screenshot is sa
   await page.waitForSelector("#tabs .tab[data-category='payment'] .tab-badge:text('2')");
   await page.keyboard.press("Enter"); // the first item has focus: marks it read
   await page.waitForFunction(() => document.querySelector("#badge").textContent === "2");
+  await page.waitForSelector("#tabs .tab[data-category=''] .tab-badge:text('2')");
   mkdirSync(join(repo, "docs"), { recursive: true });
   await page.screenshot({ path: join(repo, "docs", "inbox.png") });
   await page.setViewportSize({ width: 360, height: 720 });
