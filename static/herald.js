@@ -7,21 +7,17 @@
 //
 // The client keeps one WebSocket open, reconnects with exponential backoff and
 // jitter, and resumes with `since=<last seq>` so nothing is missed or shown
-// twice across a reconnect.
+// twice across a reconnect. When the socket cannot connect at all (a proxy
+// that blocks upgrades), it falls back to Server-Sent Events, which carry the
+// same frames and resume from `Last-Event-ID`. Every tab receives every frame
+// of its user, so the copy of the inbox each tab keeps (`client.store`) agrees.
 
-/**
- * @typedef {Object} Notification
- * @property {string} id
- * @property {number} seq
- * @property {string} category
- * @property {string} title
- * @property {string} body
- * @property {string|null} action_url
- * @property {Object} data
- * @property {"low"|"normal"|"high"|"critical"} priority
- * @property {string} created_at
- * @property {string|null} read_at
- */
+import { InboxStore } from "./herald-store.js";
+import { openEventStream } from "./herald-sse.js";
+import { openSocket } from "./herald-ws.js";
+
+/** @typedef {import("./herald-store.js").Notification} Notification */
+
 
 /**
  * @typedef {Object} ConnectOptions
@@ -30,11 +26,14 @@
  * @property {() => (string|Promise<string>)} [getToken] Called for a fresh token on start and whenever the server refuses one.
  * @property {number} [minBackoffMs] First reconnect delay (default 500).
  * @property {number} [maxBackoffMs] Longest reconnect delay (default 15000).
+ * @property {"auto"|"websocket"|"sse"} [transport] "auto" (default): WebSocket, then SSE if it never connects.
+ * @property {number} [wsAttempts] Failed WebSocket attempts before "auto" switches to SSE (default 2).
  */
 
 /** @typedef {"connecting"|"open"|"reconnecting"|"closed"} Status */
 
 const RECONNECT_CODES = { min: 4000, max: 4499 };
+const enc = encodeURIComponent;
 
 export class HeraldClient {
   /** @param {ConnectOptions} opts */
@@ -44,18 +43,27 @@ export class HeraldClient {
     this.getToken = opts.getToken || null;
     this.minBackoff = opts.minBackoffMs ?? 500;
     this.maxBackoff = opts.maxBackoffMs ?? 15000;
+    this.transportOption = opts.transport || "auto";
+    this.wsAttempts = opts.wsAttempts ?? 2;
+    /** @type {"websocket"|"sse"} The transport in use. */
+    this.transport = this.transportOption === "sse" || typeof WebSocket === "undefined" ? "sse" : "websocket";
+    /** Socket attempts that ended before hello; only counted until one socket has worked. */
+    this.wsFailures = 0;
+    this.wsWorked = false;
     /** @type {Map<string, Set<Function>>} */
     this.handlers = new Map();
     /** Highest seq delivered to the app; the resume point. */
     this.lastSeq = null;
-    /** The server's last seq at hello: replayed notifications up to it are already in hello's unread_count. */
+    /** The server's last seq at hello: replayed notifications up to it are already in hello's counts. */
     this.helloSeq = 0;
-    this.unreadCount = 0;
+    /** Notifications this client knows of, and the unread/unseen counts, kept in sync by frames. */
+    this.store = new InboxStore();
     /** @type {Status} */
     this.status = "connecting";
     this.attempt = 0;
     this.stopped = false;
     this.ws = null;
+    this.sse = null;
     this.timer = null;
     this.preferences = {
       /** @returns {Promise<Object>} */
@@ -65,8 +73,14 @@ export class HeraldClient {
     };
   }
 
+  get unreadCount() { return this.store.unreadCount; }
+
+  get unseenCount() { return this.store.unseenCount; }
+
   /**
-   * Subscribes to an event: `notification`, `read`, `unread`, `read_all`, `deleted`, `unread_count`, `status`,
+   * Subscribes to an event: `notification`, `read`, `unread`, `read_all`, `deleted`, `seen`, `seen_all`,
+   * `archived`, `unarchived`, `snoozed` (ids, until), `unsnoozed` (notification), `update` (a stored
+   * notification changed), `unread_count`, `unseen_count`, `status`, `transport` ("websocket"|"sse"),
    * `hello`, `resync` (a resume was incomplete: reload the list) or `error`. Returns an unsubscribe function.
    * @param {string} event @param {Function} fn @returns {() => void}
    */
@@ -93,11 +107,13 @@ export class HeraldClient {
     }
   }
 
-  setUnread(n) {
-    if (typeof n === "number" && n !== this.unreadCount) {
-      this.unreadCount = n;
-      this.emit("unread_count", n);
-    }
+  /** Applies a frame (or counts from REST) to the store and announces what changed. */
+  applyFrame(f, fresh = false) {
+    const before = [this.store.unreadCount, this.store.unseenCount];
+    const change = this.store.apply(f, { fresh });
+    if (before[0] !== this.store.unreadCount) this.emit("unread_count", this.store.unreadCount);
+    if (before[1] !== this.store.unseenCount) this.emit("unseen_count", this.store.unseenCount);
+    for (const n of change.items) this.emit("update", n);
   }
 
   async freshToken() {
@@ -113,42 +129,64 @@ export class HeraldClient {
 
   open() {
     if (this.stopped) return;
-    const wsBase = this.baseUrl.replace(/^http/, "ws");
-    let url = `${wsBase}/api/v1/ws?token=${encodeURIComponent(this.token || "")}`;
-    if (this.lastSeq !== null) url += `&since=${this.lastSeq}`;
     this.setStatus(this.attempt === 0 ? "connecting" : "reconnecting");
-    const ws = new WebSocket(url);
-    this.ws = ws;
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-    };
-    ws.onmessage = (ev) => {
-      let frame;
-      try {
-        frame = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      this.handleFrame(frame);
-    };
-    ws.onclose = async (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.stopped) return this.setStatus("closed");
-      // The server answers a bad or expired token with 401 before the upgrade,
-      // which a browser reports as a close without open: get a new token first.
-      if (!opened && this.getToken) {
-        try {
-          await this.freshToken();
-        } catch (e) {
-          this.emit("error", e);
-        }
-      }
-      const terminal = ev.code >= 4500 && ev.code <= 4999;
-      if (terminal) return this.setStatus("closed");
-      this.scheduleReconnect(ev.code >= RECONNECT_CODES.min && ev.code <= RECONNECT_CODES.max);
-    };
+    if (this.transport === "sse") this.openSse();
+    else this.openWebSocket();
+  }
+
+  openWebSocket() {
+    this.ws = openSocket(this, (ws, ev, how) => this.socketClosed(ws, ev, how));
+  }
+
+  async socketClosed(ws, ev, { opened, greeted }) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.stopped) return this.setStatus("closed");
+    if (greeted) this.wsWorked = true;
+    else this.wsFailures += 1;
+    // A socket that never worked, again and again, is likely blocked on the way
+    // (a proxy refusing upgrades): the same frames come over SSE. Once a socket
+    // has worked, failures mean the server is away, and the socket is retried.
+    if (this.transportOption === "auto" && !this.wsWorked && this.wsFailures >= this.wsAttempts
+      && typeof EventSource !== "undefined") {
+      this.transport = "sse";
+      this.emit("transport", "sse");
+      return this.open();
+    }
+    // The server answers a bad or expired token with 401 before the upgrade,
+    // which a browser reports as a close without open: get a new token first.
+    if (!opened) await this.refreshTokenQuietly();
+    const terminal = ev.code >= 4500 && ev.code <= 4999;
+    if (terminal) return this.setStatus("closed");
+    this.scheduleReconnect(ev.code >= RECONNECT_CODES.min && ev.code <= RECONNECT_CODES.max);
+  }
+
+  /** A new token from `getToken`, if there is one; a failure is reported, not thrown. */
+  async refreshTokenQuietly() {
+    if (!this.getToken) return;
+    try {
+      await this.freshToken();
+    } catch (e) {
+      this.emit("error", e);
+    }
+  }
+
+  openSse() {
+    const stream = openEventStream(this, {
+      // The server refused the stream (bad token, a full cap): a new token, then back off.
+      onRefused: async () => {
+        if (this.sse !== stream) return;
+        this.sse = null;
+        if (this.stopped) return this.setStatus("closed");
+        await this.refreshTokenQuietly();
+        this.scheduleReconnect(false);
+      },
+      // The browser reconnects by itself, resuming from Last-Event-ID.
+      onInterrupted: () => {
+        if (this.sse === stream) this.setStatus("reconnecting");
+      },
+    });
+    this.sse = stream;
   }
 
   scheduleReconnect(soon) {
@@ -167,7 +205,7 @@ export class HeraldClient {
         this.attempt = 0;
         this.setStatus("open");
         this.helloSeq = f.last_seq;
-        this.setUnread(f.unread_count);
+        this.applyFrame(f);
         this.emit("hello", f);
         if (resumed && !f.recovered) this.emit("resync", f);
         if (this.lastSeq === null || !f.recovered) this.lastSeq = f.last_seq;
@@ -177,21 +215,33 @@ export class HeraldClient {
         const n = f.notification;
         if (this.lastSeq !== null && n.seq <= this.lastSeq) return; // already shown
         this.lastSeq = n.seq;
+        this.applyFrame(f, n.seq > this.helloSeq);
         this.emit("notification", n);
         // Tell the server it reached a screen: its in-app delivery becomes "delivered".
         this.sendFrame({ type: "ack", ids: [n.id] });
-        if (!n.read_at && n.seq > this.helloSeq) this.setUnread(this.unreadCount + 1);
         break;
       }
+      case "unsnoozed":
+        this.applyFrame(f);
+        this.emit("unsnoozed", f.notification);
+        break;
+      case "snoozed":
+        this.applyFrame(f);
+        this.emit("snoozed", f.ids, f.until);
+        break;
       case "read":
       case "unread":
       case "deleted":
+      case "seen":
+      case "archived":
+      case "unarchived":
+        this.applyFrame(f);
         this.emit(f.type, f.ids);
-        this.setUnread(f.unread_count);
         break;
       case "read_all":
-        this.emit("read_all");
-        this.setUnread(0);
+      case "seen_all":
+        this.applyFrame(f);
+        this.emit(f.type);
         break;
       case "error":
         this.emit("error", f);
@@ -242,6 +292,61 @@ export class HeraldClient {
     if (!this.sendFrame({ type: "mark_all_read" })) await this.request("POST", "/api/v1/notifications/mark-all-read");
   }
 
+  /** Marks notifications seen (shown in a list), over the socket when open. @param {string[]} ids */
+  async markSeen(ids) {
+    if (!ids.length) return;
+    if (!this.sendFrame({ type: "mark_seen", ids })) await this.request("POST", "/api/v1/notifications/mark-seen", { ids });
+  }
+
+  /** @returns {Promise<{unseen_count: number}>} */
+  async markAllSeen() {
+    return this.request("POST", "/api/v1/notifications/mark-all-seen");
+  }
+
+  /** Archives one notification or several. @param {string|string[]} ids */
+  async archive(ids) {
+    const list = [].concat(ids);
+    if (list.length === 1) return this.request("POST", `/api/v1/notifications/${enc(list[0])}/archive`);
+    return this.request("POST", "/api/v1/notifications/archive", { ids: list });
+  }
+
+  /** @param {string} id */
+  async unarchive(id) {
+    return this.request("POST", `/api/v1/notifications/${enc(id)}/unarchive`);
+  }
+
+  /** Hides a notification until `until` (a Date or RFC 3339 text; at most 90 days ahead). */
+  async snooze(id, until) {
+    const at = until instanceof Date ? until.toISOString() : String(until);
+    return this.request("POST", `/api/v1/notifications/${enc(id)}/snooze`, { until: at });
+  }
+
+  /** @param {string} id */
+  async unsnooze(id) {
+    return this.request("POST", `/api/v1/notifications/${enc(id)}/unsnooze`);
+  }
+
+  /** The user's categories with their unread counts, for tabs. @returns {Promise<{category: string, unread_count: number}[]>} */
+  async categories() {
+    return (await this.request("GET", "/api/v1/notifications/categories")).categories;
+  }
+
+  /** Fetches both counts and updates the store. @returns {Promise<{unread_count: number, unseen_count: number}>} */
+  async counts() {
+    const c = await this.request("GET", "/api/v1/notifications/unread-count");
+    this.applyFrame({ type: "hello", ...c });
+    return c;
+  }
+
+  /**
+   * Runs a notification's action (index 0 or 1); the server marks it read.
+   * A link action answers `{url}` (the caller decides whether to follow it),
+   * an event action `{event_id}` (the event went through the normal pipeline).
+   */
+  async clickAction(id, index) {
+    return this.request("POST", `/api/v1/notifications/${enc(id)}/actions/${Number(index)}`);
+  }
+
   /** @param {string[]} ids */
   async delete(ids) {
     return this.request("POST", "/api/v1/notifications/delete", { ids });
@@ -249,17 +354,22 @@ export class HeraldClient {
 
   /**
    * One page of the feed, newest first.
-   * @param {{cursor?: string, unreadOnly?: boolean, limit?: number, category?: string}} [opts]
+   * @param {{cursor?: string, unreadOnly?: boolean, unseenOnly?: boolean, limit?: number, category?: string,
+   *   tag?: string, status?: "active"|"archived"|"all"}} [opts]
    * @returns {Promise<{items: Notification[], next_cursor: string|null, unread_count: number}>}
    */
   async list(opts = {}) {
     const q = new URLSearchParams();
     if (opts.cursor) q.set("cursor", opts.cursor);
     if (opts.unreadOnly) q.set("unread_only", "true");
+    if (opts.unseenOnly) q.set("unseen_only", "true");
     if (opts.limit) q.set("limit", String(opts.limit));
     if (opts.category) q.set("category", opts.category);
+    if (opts.tag) q.set("tag", opts.tag);
+    if (opts.status) q.set("status", opts.status);
     const page = await this.request("GET", `/api/v1/notifications?${q}`);
-    this.setUnread(page.unread_count);
+    page.items = page.items.map((n) => this.store.put(n));
+    this.applyFrame({ type: "hello", unread_count: page.unread_count, unseen_count: page.unseen_count });
     return page;
   }
 
@@ -272,6 +382,7 @@ export class HeraldClient {
     this.stopped = true;
     clearTimeout(this.timer);
     this.ws?.close(1000);
+    this.sse?.close();
     this.setStatus("closed");
   }
 }

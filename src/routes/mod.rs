@@ -16,6 +16,7 @@ mod preferences;
 mod ratelimit;
 mod rules;
 mod send;
+mod sse;
 mod templates;
 mod users;
 mod webhooks;
@@ -124,6 +125,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
         .service(
             web::scope("/api/v1")
                 .service(Endpoint::new("/ws").get(ws::connect))
+                .service(Endpoint::new("/sse").get(sse::stream))
                 .service(Endpoint::new("/send").post(send::send))
                 .configure(users::configure)
                 .configure(feed::configure)

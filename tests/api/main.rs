@@ -17,5 +17,6 @@ mod preferences_and_devices;
 mod processes;
 mod send;
 mod sources;
+mod sse;
 mod stubs;
 mod websocket;

@@ -2,107 +2,18 @@
 // the cargo-built binary, and checks what a person would see in the demo inbox.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Harness, repo, titles } from "./harness.mjs";
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const targetDir = process.env.CARGO_TARGET_DIR || join(repo, "target");
-const bin = process.env.HERALD_BIN || join(targetDir, "debug", "herald");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const ADMIN = "browser-test-admin-key";
-const dataDir = mkdtempSync(join(tmpdir(), "herald-browser-"));
+const h = new Harness();
+const send = (...args) => h.send(...args);
+const openInbox = (user) => h.openInbox(user);
+const stopServer = () => h.stopServer();
+const startServer = () => h.startServer();
 
-let port;
-let base;
-let server;
-let browser;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-
-async function startServer() {
-  if (!existsSync(bin)) throw new Error(`no herald binary at ${bin}: run cargo build, or set HERALD_BIN / CARGO_TARGET_DIR`);
-  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install chromium, or set CHROMIUM`);
-  server = spawn(bin, ["serve"], {
-    env: {
-      ...process.env,
-      HERALD_BIND: `127.0.0.1:${port}`,
-      HERALD_DATA_DIR: dataDir,
-      HERALD_ADMIN_API_KEY: ADMIN,
-      HERALD_JWT_SECRET: "browser-test-secret-browser-test-secret",
-      HERALD_STATIC_DIR: join(repo, "static"),
-      HERALD_FIRST_RUN_BANNER: "false",
-      HERALD_LOG: "warn",
-    },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("herald did not start");
-}
-
-async function stopServer() {
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGKILL");
-  await exited;
-}
-
-async function api(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.ok(res.ok, `${method} ${path}: ${res.status}`);
-  return res.json();
-}
-
-const token = async (user) => (await api("POST", `/api/v1/users/${user}/token`)).token;
-const send = (user, title, extra = {}) => api("POST", "/api/v1/send", { user_id: user, title, body: `body of ${title}`, ...extra });
-
-async function openInbox(user) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-  const page = await context.newPage();
-  const dialogs = [];
-  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
-  await page.goto(`${base}/#token=${await token(user)}`);
-  await page.waitForFunction(() => document.body.dataset.status === "open", null, { timeout: 5000 });
-  return { page, context, dialogs };
-}
-
-const titles = (page) => page.$$eval("#feed li .title", (els) => els.map((e) => e.textContent));
-
-before(async () => {
-  port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  if (server && server.exitCode === null) await stopServer();
-});
+before(() => h.setup());
+after(() => h.teardown());
 
 test("a notification sent through the REST API appears within a second and the badge increments", async () => {
   const { page, context } = await openInbox("alice");
@@ -166,16 +77,21 @@ test("a title carrying markup renders as text and runs nothing", async () => {
 
 test("the inbox works on a narrow screen, keyboard first, and a screenshot is saved", async () => {
   const user = "erin";
-  for (const [t, c] of [["Your tickets for Inception", "booking"], ["Payment of $30.00 received", "payment"], ["Refund processed", "payment"]]) {
-    await send(user, t, { category: c });
-  }
+  const sent = [
+    ["Your tickets for Inception", "booking", [{ label: "View tickets", url: "/#tickets" }]],
+    ["Payment of $30.00 received", "payment", []],
+    ["Refund processed", "payment", [{ label: "Approve", event: "refund.approved" }, { label: "Details", url: "/#refund" }]],
+  ];
+  for (const [t, c, actions] of sent) await send(user, t, { category: c, actions, tags: [c] });
   const { page, context } = await openInbox(user);
   await page.focus("#bell");
   await page.keyboard.press("Enter");
   await page.waitForSelector("#feed li");
   assert.equal(await page.getAttribute("#bell", "aria-expanded"), "true");
+  await page.waitForSelector("#tabs .tab[data-category='payment'] .tab-badge:text('2')");
   await page.keyboard.press("Enter"); // the first item has focus: marks it read
   await page.waitForFunction(() => document.querySelector("#badge").textContent === "2");
+  await page.waitForSelector("#tabs .tab[data-category=''] .tab-badge:text('2')");
   mkdirSync(join(repo, "docs"), { recursive: true });
   await page.screenshot({ path: join(repo, "docs", "inbox.png") });
   await page.setViewportSize({ width: 360, height: 720 });

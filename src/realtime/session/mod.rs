@@ -105,6 +105,11 @@ impl SessionDeps {
             next_id: AtomicU64::new(1),
         }
     }
+
+    /// A node-wide unique id, so a user's WebSocket and SSE sessions never share one at the hub.
+    pub fn next_session_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 pub struct WsSession {

@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::chat::my_list, super::chat::my_put, super::chat::my_delete,
         super::chat::svc_list, super::chat::svc_put, super::chat::svc_delete,
         super::ws::connect,
+        super::sse::stream,
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
         super::templates::delete, super::templates::versions, super::templates::render,
         super::rules::create, super::rules::list, super::rules::get, super::rules::update, super::rules::delete,
