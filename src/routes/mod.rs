@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod feed;
 mod health;
+mod inbox;
 mod input;
 mod openapi;
 mod preferences;
