@@ -35,8 +35,7 @@ type NoTime = Option<DateTime<Utc>>;
 impl Transition {
     /// Adds this transition's assignments (and the guard that makes a repeat a no-op).
     fn on(self, upd: UpdateMany<n::Entity>, now: DateTime<Utc>) -> UpdateMany<n::Entity> {
-        let first_seen =
-            || Func::coalesce([Expr::col(n::Column::SeenAt), Expr::value(now)]).into();
+        let first_seen = || Func::coalesce([Expr::col(n::Column::SeenAt), Expr::value(now)]).into();
         match self {
             Self::Seen => upd
                 .col_expr(n::Column::SeenAt, Expr::value(now))
