@@ -141,6 +141,9 @@ pub struct Settings {
     /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
     #[serde(default)]
     pub retention: crate::retention::RetentionSettings,
+    /// Inbox limits: snooze horizon and scheduler batch (`HERALD_INBOX__*`).
+    #[serde(default)]
+    pub inbox: crate::feed::InboxSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -17,7 +17,7 @@ pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
 /// Close code for a server-side failure while setting up the session.
 pub const CLOSE_SERVER_ERROR: u16 = 1011;
 
-/// Most ids accepted in one `mark_read` or `ack` frame.
+/// Most ids accepted in one `mark_read`, `mark_seen` or `ack` frame.
 pub const MAX_IDS_PER_FRAME: usize = 1000;
 
 #[derive(Debug, Serialize)]
@@ -26,6 +26,7 @@ pub enum ServerFrame<'a> {
     Hello {
         user_id: &'a str,
         unread_count: u64,
+        unseen_count: u64,
         last_seq: i64,
         recovered: bool,
     },
@@ -35,17 +36,50 @@ pub enum ServerFrame<'a> {
     Read {
         ids: &'a [Uuid],
         unread_count: u64,
+        unseen_count: u64,
     },
     Unread {
         ids: &'a [Uuid],
         unread_count: u64,
+        unseen_count: u64,
     },
     ReadAll {
         unread_count: u64,
+        unseen_count: u64,
     },
     Deleted {
         ids: &'a [Uuid],
         unread_count: u64,
+        unseen_count: u64,
+    },
+    Seen {
+        ids: &'a [Uuid],
+        unseen_count: u64,
+    },
+    SeenAll {
+        unseen_count: u64,
+    },
+    Archived {
+        ids: &'a [Uuid],
+        unread_count: u64,
+        unseen_count: u64,
+    },
+    Unarchived {
+        ids: &'a [Uuid],
+        unread_count: u64,
+        unseen_count: u64,
+    },
+    Snoozed {
+        ids: &'a [Uuid],
+        until: chrono::DateTime<chrono::Utc>,
+        unread_count: u64,
+        unseen_count: u64,
+    },
+    /// A snooze ended (by time or by request): the item is back in the default list.
+    Unsnoozed {
+        notification: &'a NotificationView,
+        unread_count: u64,
+        unseen_count: u64,
     },
     Error {
         code: &'a str,
@@ -69,6 +103,11 @@ pub enum ClientFrame {
         ids: Vec<NotificationId>,
     },
     MarkAllRead,
+    /// The client has listed these notifications: they become seen (not read).
+    MarkSeen {
+        ids: Vec<NotificationId>,
+    },
+    MarkAllSeen,
     /// The client has shown these notifications: their in-app deliveries become `delivered`.
     Ack {
         ids: Vec<NotificationId>,
@@ -79,7 +118,9 @@ pub enum ClientFrame {
 /// Why a client frame was refused; `code()` is the `error` frame's code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
-    #[error("unknown frame type; expected mark_read, mark_all_read, ack or ping")]
+    #[error(
+        "unknown frame type; expected mark_read, mark_all_read, mark_seen, mark_all_seen, ack or ping"
+    )]
     UnknownType,
     #[error("malformed frame: {0}")]
     Malformed(String),
@@ -105,6 +146,8 @@ impl FrameError {
 enum RawFrame {
     MarkRead { ids: Vec<String> },
     MarkAllRead,
+    MarkSeen { ids: Vec<String> },
+    MarkAllSeen,
     Ack { ids: Vec<String> },
     Ping,
 }
@@ -140,6 +183,10 @@ impl ClientFrame {
                 ids: parse_ids(ids)?,
             },
             RawFrame::MarkAllRead => Self::MarkAllRead,
+            RawFrame::MarkSeen { ids } => Self::MarkSeen {
+                ids: parse_ids(ids)?,
+            },
+            RawFrame::MarkAllSeen => Self::MarkAllSeen,
             RawFrame::Ack { ids } => Self::Ack {
                 ids: parse_ids(ids)?,
             },
@@ -189,7 +236,7 @@ mod tests {
     #[test]
     fn more_ids_than_the_limit_are_refused_before_any_is_parsed() {
         let ids = vec!["x"; MAX_IDS_PER_FRAME + 1];
-        for kind in ["ack", "mark_read"] {
+        for kind in ["ack", "mark_read", "mark_seen"] {
             let text = serde_json::json!({"type": kind, "ids": ids}).to_string();
             assert_eq!(ClientFrame::parse(&text), Err(FrameError::TooManyIds));
         }
@@ -204,8 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn mark_seen_frames_parse_their_ids() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            ClientFrame::parse(&format!(r#"{{"type":"mark_seen","ids":["{id}"]}}"#)),
+            Ok(ClientFrame::MarkSeen {
+                ids: vec![NotificationId::from_uuid(id)]
+            })
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"mark_all_seen"}"#),
+            Ok(ClientFrame::MarkAllSeen)
+        );
+    }
+
+    #[test]
     fn server_frames_are_tagged_json() {
-        let f = ServerFrame::ReadAll { unread_count: 0 }.encode();
-        assert_eq!(&*f, r#"{"type":"read_all","unread_count":0}"#);
+        let f = ServerFrame::ReadAll {
+            unread_count: 0,
+            unseen_count: 0,
+        }
+        .encode();
+        assert_eq!(
+            &*f,
+            r#"{"type":"read_all","unread_count":0,"unseen_count":0}"#
+        );
     }
 }

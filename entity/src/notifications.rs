@@ -25,6 +25,15 @@ pub struct Model {
     pub read_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// When the user first saw it in a list (reading implies seeing).
+    pub seen_at: Option<DateTimeUtc>,
+    pub archived_at: Option<DateTimeUtc>,
+    /// Hidden from the default list until then; cleared by the snooze scheduler.
+    pub snoozed_until: Option<DateTimeUtc>,
+    /// JSON array of tag strings; NULL when there are none.
+    pub tags: Option<String>,
+    /// JSON array of `{label, url}` / `{label, event}`; NULL when there are none.
+    pub actions: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

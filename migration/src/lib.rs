@@ -8,6 +8,7 @@ mod m20261122_000002_events;
 mod m20261201_000001_outbox;
 mod m20261201_000002_hygiene;
 mod m20261201_000011_chat;
+mod m20261201_000012_inbox;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_outbox::Migration),
             Box::new(m20261201_000002_hygiene::Migration),
             Box::new(m20261201_000011_chat::Migration),
+            Box::new(m20261201_000012_inbox::Migration),
         ]
     }
 }

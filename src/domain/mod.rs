@@ -7,6 +7,7 @@ mod delivery;
 mod device;
 mod event;
 mod ids;
+mod inbox;
 mod notification;
 mod outcome;
 mod preferences;
@@ -22,6 +23,10 @@ pub use delivery::{
 pub use device::{DeviceToken, Platform, PushProvider};
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
+pub use inbox::{
+    ActionInput, Actions, InboxStatus, NotificationAction, Snooze, Tag, Tags,
+    DEFAULT_MAX_SNOOZE_DAYS,
+};
 pub use notification::{
     parse_request_id, ActionUrl, Category, NewNotification, NotificationView, Priority,
 };
@@ -59,6 +64,12 @@ pub enum DomainError {
     NulByte { field: String },
     #[error("{field} contains a control character")]
     ControlCharacter { field: String },
+    #[error("invalid tag: {0}")]
+    InvalidTag(String),
+    #[error("invalid action: {0}")]
+    InvalidAction(String),
+    #[error("invalid snooze: {0}")]
+    InvalidSnooze(String),
 }
 
 impl DomainError {
@@ -77,6 +88,9 @@ impl DomainError {
             Self::InvalidField { .. } => "invalid_field",
             Self::NulByte { .. } => "nul_byte",
             Self::ControlCharacter { .. } => "control_character",
+            Self::InvalidTag(_) => "invalid_tag",
+            Self::InvalidAction(_) => "invalid_action",
+            Self::InvalidSnooze(_) => "invalid_snooze",
         }
     }
 }

@@ -1,4 +1,4 @@
-use super::{bounded_text, DomainError, NotificationId, UserId};
+use super::{bounded_text, Actions, DomainError, NotificationAction, NotificationId, Tags, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -141,6 +141,8 @@ pub struct NewNotification {
     pub priority: Priority,
     pub request_id: Option<String>,
     pub template: Option<(String, i32)>,
+    pub tags: Tags,
+    pub actions: Actions,
 }
 
 impl NewNotification {
@@ -188,6 +190,8 @@ impl NewNotification {
             priority,
             request_id,
             template: None,
+            tags: Tags::default(),
+            actions: Actions::default(),
         })
     }
 }
@@ -207,6 +211,15 @@ pub struct NotificationView {
     pub priority: Priority,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+    /// When the user first saw it listed; reading implies seeing.
+    pub seen_at: Option<DateTime<Utc>>,
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Hidden from the default list until then.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// At most 10, each 1–32 characters of `[A-Za-z0-9_.:-]`.
+    pub tags: Vec<String>,
+    /// At most 2 buttons; take one with `POST /notifications/{id}/actions/{index}`.
+    pub actions: Vec<NotificationAction>,
 }
 
 impl NotificationView {

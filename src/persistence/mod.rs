@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod devices;
 pub mod events;
 pub mod files;
+pub mod inbox;
 pub mod notifications;
 pub mod preferences;
 pub mod recipients;

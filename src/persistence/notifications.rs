@@ -2,11 +2,11 @@
 //! read state and soft deletes. Every query is scoped by user id, so one
 //! user's ids can never reach another's rows.
 
-use super::{parse_json, StoreResult};
-use crate::domain::{NotificationView, Priority, UserId};
-use chrono::Utc;
+use super::{parse_json, StoreError, StoreResult};
+use crate::domain::{InboxStatus, NotificationAction, NotificationView, Priority, UserId};
+use chrono::{DateTime, Utc};
 use entity::{notifications as n, users as u};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -32,17 +32,72 @@ pub fn to_view(m: &n::Model) -> StoreResult<NotificationView> {
         priority: Priority::from_stored(&m.priority),
         created_at: m.created_at,
         read_at: m.read_at,
+        seen_at: m.seen_at,
+        archived_at: m.archived_at,
+        snoozed_until: m.snoozed_until,
+        tags: stored_list("tags", m.tags.as_deref())?,
+        actions: stored_list::<NotificationAction>("actions", m.actions.as_deref())?,
     })
+}
+
+/// A JSON array column; NULL is the empty list.
+fn stored_list<T: serde::de::DeserializeOwned>(
+    field: &str,
+    text: Option<&str>,
+) -> StoreResult<Vec<T>> {
+    match text {
+        None => Ok(vec![]),
+        Some(t) => {
+            serde_json::from_str(t).map_err(|e| StoreError::Corrupt(format!("{field}: {e}")))
+        }
+    }
+}
+
+/// A list as its column stores it: NULL when empty, so most inserts write nothing.
+pub(crate) fn list_text<T: serde::Serialize>(items: &[T]) -> Option<String> {
+    if items.is_empty() {
+        return None;
+    }
+    serde_json::to_string(items).ok()
 }
 
 fn views(rows: Vec<n::Model>) -> StoreResult<Vec<NotificationView>> {
     rows.iter().map(to_view).collect()
 }
 
-fn owned_by(user: &UserId) -> sea_orm::Condition {
+pub(crate) fn owned_by(user: &UserId) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(n::Column::UserId.eq(user.as_str()))
         .add(n::Column::DeletedAt.is_null())
+}
+
+/// Not snoozed at `now`: never snoozed, or its time has come (the scheduler may not have run yet).
+fn awake(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(n::Column::SnoozedUntil.is_null())
+        .add(n::Column::SnoozedUntil.lte(now))
+}
+
+/// The items a default list shows and the counts count: not archived, not currently snoozed.
+pub(crate) fn active(user: &UserId, now: DateTime<Utc>) -> sea_orm::Condition {
+    owned_by(user)
+        .add(n::Column::ArchivedAt.is_null())
+        .add(awake(now))
+}
+
+fn status_filter(user: &UserId, status: InboxStatus, now: DateTime<Utc>) -> sea_orm::Condition {
+    match status {
+        InboxStatus::Active => active(user, now),
+        InboxStatus::Archived => owned_by(user).add(n::Column::ArchivedAt.is_not_null()),
+        InboxStatus::All => owned_by(user),
+    }
+}
+
+/// Matches one element of the stored JSON array. Tags cannot hold `"` or `%`;
+/// `_` is a LIKE wildcard, so it is escaped.
+fn has_tag(tag: &str) -> sea_orm::sea_query::Expr {
+    let pattern = format!("%\"{}\"%", tag.replace('_', "\\_"));
+    Expr::col(n::Column::Tags).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
 }
 
 /// A page of the feed, newest first. `before_seq` is the cursor.
@@ -51,7 +106,10 @@ pub struct ListQuery {
     pub limit: u64,
     pub before_seq: Option<i64>,
     pub unread_only: bool,
+    pub unseen_only: bool,
     pub category: Option<String>,
+    pub tag: Option<crate::domain::Tag>,
+    pub status: InboxStatus,
 }
 
 pub async fn list(
@@ -59,7 +117,13 @@ pub async fn list(
     user: &UserId,
     q: &ListQuery,
 ) -> StoreResult<Vec<NotificationView>> {
-    let mut sel = n::Entity::find().filter(owned_by(user));
+    let mut sel = n::Entity::find().filter(status_filter(user, q.status, Utc::now()));
+    if q.unseen_only {
+        sel = sel.filter(n::Column::SeenAt.is_null());
+    }
+    if let Some(tag) = &q.tag {
+        sel = sel.filter(has_tag(tag.as_str()));
+    }
     if let Some(before) = q.before_seq {
         sel = sel.filter(n::Column::Seq.lt(before));
     }
@@ -94,68 +158,13 @@ pub async fn exists(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
     Ok(n::Entity::find_by_id(id).count(db).await? > 0)
 }
 
+/// Unread among the active items (archived and snoozed ones count in neither count).
 pub async fn unread_count(db: &impl ConnectionTrait, user: &UserId) -> StoreResult<u64> {
     Ok(n::Entity::find()
-        .filter(owned_by(user))
+        .filter(active(user, Utc::now()))
         .filter(n::Column::ReadAt.is_null())
         .count(db)
         .await?)
-}
-
-/// Of `ids`, the ones that are this user's live notifications.
-async fn owned_ids(
-    db: &impl ConnectionTrait,
-    user: &UserId,
-    ids: &[Uuid],
-) -> StoreResult<Vec<Uuid>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(n::Entity::find()
-        .select_only()
-        .column(n::Column::Id)
-        .filter(owned_by(user))
-        .filter(n::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
-/// Marks `ids` read (or unread) and returns the ids that were the user's.
-pub async fn set_read(
-    db: &impl ConnectionTrait,
-    user: &UserId,
-    ids: &[Uuid],
-    read: bool,
-) -> StoreResult<Vec<Uuid>> {
-    let owned = owned_ids(db, user, ids).await?;
-    if owned.is_empty() {
-        return Ok(owned);
-    }
-    let mut upd = n::Entity::update_many()
-        .filter(owned_by(user))
-        .filter(n::Column::Id.is_in(owned.iter().copied()));
-    upd = if read {
-        upd.col_expr(n::Column::ReadAt, Expr::value(Utc::now()))
-            .filter(n::Column::ReadAt.is_null())
-    } else {
-        upd.col_expr(
-            n::Column::ReadAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-    };
-    upd.exec(db).await?;
-    Ok(owned)
-}
-
-pub async fn mark_all_read(db: &impl ConnectionTrait, user: &UserId) -> StoreResult<u64> {
-    let res = n::Entity::update_many()
-        .col_expr(n::Column::ReadAt, Expr::value(Utc::now()))
-        .filter(owned_by(user))
-        .filter(n::Column::ReadAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
 }
 
 /// Soft-deletes `ids` and returns the ones that were the user's.
@@ -164,7 +173,7 @@ pub async fn delete(
     user: &UserId,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    let owned = owned_ids(db, user, ids).await?;
+    let owned = super::inbox::owned_ids(db, user, ids).await?;
     if owned.is_empty() {
         return Ok(owned);
     }

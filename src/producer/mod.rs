@@ -10,7 +10,7 @@ mod plan_tests;
 pub mod render;
 mod send;
 
-pub use send::SendOutcome;
+pub use send::{InAppExtras, SendOutcome};
 
 use crate::bus::{Bus, BusMessage, DueSignal};
 use crate::domain::{Category, Channel, Email, PhoneNumber, Priority, UserId};

@@ -2,7 +2,7 @@
 //! as its dedupe guard on every channel.
 
 use super::{Committed, Intent, Producer, ProducerError};
-use crate::domain::{Channel, ChannelOutcome, NotificationView, UserId};
+use crate::domain::{Actions, Channel, ChannelOutcome, NotificationView, Tags, UserId};
 use crate::persistence::send_requests::{self, Original};
 use crate::persistence::writer::{Guard, RequestGuard, Unit};
 use crate::persistence::{notifications, StoreError};
@@ -18,19 +18,38 @@ pub struct SendOutcome {
     pub outcomes: BTreeMap<Channel, ChannelOutcome>,
 }
 
+/// What only the in-app notification carries; ignored when there is none.
+#[derive(Clone, Debug, Default)]
+pub struct InAppExtras {
+    pub tags: Tags,
+    pub actions: Actions,
+}
+
 impl Producer {
+    pub async fn send(&self, intent: Intent) -> Result<SendOutcome, ProducerError> {
+        self.send_with(intent, InAppExtras::default()).await
+    }
+
     /// Plans and commits one send. With a request id the whole send happens
     /// at most once per user, whatever its channels; a repeat (concurrent or
     /// later, on any node) gets the original notification and outcomes.
     #[tracing::instrument(skip_all, fields(user = %intent.user, request_id = ?intent.request_id))]
-    pub async fn send(&self, intent: Intent) -> Result<SendOutcome, ProducerError> {
+    pub async fn send_with(
+        &self,
+        intent: Intent,
+        extras: InAppExtras,
+    ) -> Result<SendOutcome, ProducerError> {
         if let Some(rid) = &intent.request_id {
             if let Some(original) = send_requests::find(self.db(), &intent.user, rid).await? {
                 self.stats().duplicate();
                 return self.replay(&intent.user, original).await;
             }
         }
-        let planned = self.plan(&intent).await?;
+        let mut planned = self.plan(&intent).await?;
+        if let Some(n) = planned.notification.as_mut() {
+            n.tags = extras.tags;
+            n.actions = extras.actions;
+        }
         let produced = planned.notification.is_some() || !planned.deliveries.is_empty();
         if !produced && intent.request_id.is_none() {
             self.stats().suppressed();

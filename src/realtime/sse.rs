@@ -8,7 +8,7 @@ use super::messages::{Connect, Deliver, Disconnect, Evict};
 use super::session::SessionDeps;
 use super::sse_frame;
 use crate::domain::{NotificationView, UserId};
-use crate::persistence::notifications;
+use crate::persistence::{inbox, notifications};
 use crate::protocol::ServerFrame;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -35,7 +35,7 @@ pub struct SseSession {
     slot: Option<ConnectionSlot>,
 }
 
-type SetupResult = Result<(i64, u64, Vec<NotificationView>, bool), String>;
+type SetupResult = Result<(i64, inbox::Counts, Vec<NotificationView>, bool), String>;
 
 impl SseSession {
     /// Starts the actor and returns the response body it writes to. The
@@ -108,9 +108,7 @@ impl SseSession {
             let last = notifications::last_seq(&db, &user)
                 .await
                 .map_err(|e| e.to_string())?;
-            let unread = notifications::unread_count(&db, &user)
-                .await
-                .map_err(|e| e.to_string())?;
+            let counts = inbox::counts(&db, &user).await.map_err(|e| e.to_string())?;
             let (replay, recovered) = match since {
                 Some(s) if (0..=last).contains(&s) => {
                     let rows = notifications::range(&db, &user, s, last, max + 1)
@@ -124,10 +122,10 @@ impl SseSession {
                 }
                 _ => (vec![], false),
             };
-            Ok((last, unread, replay, recovered))
+            Ok((last, counts, replay, recovered))
         };
         ctx.wait(setup.into_actor(self).map(|res: SetupResult, act, ctx| {
-            let (last, unread, replay, recovered) = match res {
+            let (last, counts, replay, recovered) = match res {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(user = %act.user, error = %e, "sse session setup failed");
@@ -137,7 +135,8 @@ impl SseSession {
             act.last_seq = last;
             let hello = ServerFrame::Hello {
                 user_id: act.user.as_str(),
-                unread_count: unread,
+                unread_count: counts.unread,
+                unseen_count: counts.unseen,
                 last_seq: last,
                 recovered,
             }

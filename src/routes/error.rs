@@ -111,6 +111,9 @@ impl From<FeedError> for ApiError {
     fn from(e: FeedError) -> Self {
         match e {
             FeedError::Store(s) => s.into(),
+            FeedError::NotFound => Self::not_found("notification"),
+            FeedError::NoSuchAction(_) => Self::not_found("action"),
+            FeedError::Ingest(reason) => Self::internal(reason),
         }
     }
 }

@@ -3,7 +3,8 @@
 use super::send::respond;
 use super::{ApiError, AppState, Endpoint};
 use crate::auth::AuthedUser;
-use crate::domain::{Channel, NotificationView, Priority};
+use crate::domain::{Channel, InboxStatus, NotificationView, Priority};
+use crate::persistence::inbox::Transition;
 use crate::persistence::notifications::{self, ListQuery};
 use actix_web::{web, HttpResponse};
 use base64::Engine;
@@ -16,6 +17,8 @@ const DEFAULT_PAGE: u64 = 20;
 const MAX_IDS: usize = 1000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // First: `/notifications/{id}` would otherwise claim `/notifications/categories`.
+    super::inbox::configure(cfg);
     cfg.service(Endpoint::new("/notifications").get(list))
         .service(Endpoint::new("/notifications/unread-count").get(unread_count))
         .service(Endpoint::new("/notifications/mark-read").post(mark_read_many))
@@ -46,11 +49,11 @@ fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Ok(crate::domain::NotificationId::parse(raw)?.as_uuid())
 }
 
-fn parse_ids(raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
+pub(super) fn parse_ids(raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
     if raw.len() > MAX_IDS {
         return Err(ApiError::unprocessable(
             "too_many_ids",
@@ -69,8 +72,16 @@ pub struct ListParams {
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     pub unread_only: Option<bool>,
+    /// Only items not yet seen.
+    pub unseen_only: Option<bool>,
     #[param(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
     pub category: Option<String>,
+    /// `active` (default: not archived, not currently snoozed), `archived` or `all`.
+    #[param(inline)]
+    pub status: Option<InboxStatus>,
+    /// Only items with this tag.
+    #[param(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_.:-]+$")]
+    pub tag: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,6 +90,7 @@ pub struct FeedPage {
     /// Pass as `cursor` for the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
     pub unread_count: u64,
+    pub unseen_count: u64,
 }
 
 /// My notifications, newest first, with stable cursor pagination.
@@ -106,7 +118,10 @@ pub async fn list(
         limit: limit + 1,
         before_seq: q.cursor.as_deref().map(decode_cursor).transpose()?,
         unread_only: q.unread_only.unwrap_or(false),
+        unseen_only: q.unseen_only.unwrap_or(false),
         category: category.map(|c| c.as_str().to_string()),
+        tag: q.tag.clone().map(crate::domain::Tag::parse).transpose()?,
+        status: q.status.unwrap_or_default(),
     };
     let mut items = notifications::list(&state.db, &user.0, &query).await?;
     let next_cursor = if items.len() as u64 > limit {
@@ -115,20 +130,32 @@ pub async fn list(
     } else {
         None
     };
-    let unread_count = notifications::unread_count(&state.db, &user.0).await?;
+    let counts = state.feed.counts(&user.0).await?;
     Ok(HttpResponse::Ok().json(FeedPage {
         items,
         next_cursor,
-        unread_count,
+        unread_count: counts.unread,
+        unseen_count: counts.unseen,
     }))
 }
 
+/// Archived and currently snoozed items count in neither.
 #[derive(Serialize, ToSchema)]
 pub struct UnreadCount {
     pub unread_count: u64,
+    pub unseen_count: u64,
 }
 
-/// How many of my notifications are unread.
+impl From<crate::persistence::inbox::Counts> for UnreadCount {
+    fn from(c: crate::persistence::inbox::Counts) -> Self {
+        Self {
+            unread_count: c.unread,
+            unseen_count: c.unseen,
+        }
+    }
+}
+
+/// How many of my active notifications are unread, and how many unseen.
 #[utoipa::path(get, path = "/api/v1/notifications/unread-count", tag = "feed",
     security(("user_token" = [])), responses((status = 200, body = UnreadCount)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
@@ -136,8 +163,8 @@ pub async fn unread_count(
     user: AuthedUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let unread_count = notifications::unread_count(&state.db, &user.0).await?;
-    Ok(HttpResponse::Ok().json(UnreadCount { unread_count }))
+    let counts = state.feed.counts(&user.0).await?;
+    Ok(HttpResponse::Ok().json(UnreadCount::from(counts)))
 }
 
 /// One of my notifications.
@@ -170,6 +197,17 @@ pub struct Changed {
     #[schema(value_type = Vec<String>)]
     pub ids: Vec<Uuid>,
     pub unread_count: u64,
+    pub unseen_count: u64,
+}
+
+impl Changed {
+    pub fn new(ids: Vec<Uuid>, c: crate::persistence::inbox::Counts) -> Self {
+        Self {
+            ids,
+            unread_count: c.unread,
+            unseen_count: c.unseen,
+        }
+    }
 }
 
 async fn set_read_one(
@@ -179,11 +217,16 @@ async fn set_read_one(
     read: bool,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(raw)?;
-    let (ids, unread_count) = state.feed.mark_read(&user.0, &[id], read).await?;
+    let t = if read {
+        Transition::Read
+    } else {
+        Transition::Unread
+    };
+    let (ids, counts) = state.feed.change(&user.0, &[id], t).await?;
     if ids.is_empty() {
         return Err(ApiError::not_found("notification"));
     }
-    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+    Ok(HttpResponse::Ok().json(Changed::new(ids, counts)))
 }
 
 /// Mark one notification read.
@@ -220,8 +263,8 @@ pub async fn mark_read_many(
     body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
-    let (ids, unread_count) = state.feed.mark_read(&user.0, &ids, true).await?;
-    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+    let (ids, counts) = state.feed.change(&user.0, &ids, Transition::Read).await?;
+    Ok(HttpResponse::Ok().json(Changed::new(ids, counts)))
 }
 
 /// Mark every notification read.
@@ -232,8 +275,8 @@ pub async fn mark_all_read(
     user: AuthedUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.feed.mark_all_read(&user.0).await?;
-    Ok(HttpResponse::Ok().json(UnreadCount { unread_count: 0 }))
+    let counts = state.feed.mark_all_read(&user.0).await?;
+    Ok(HttpResponse::Ok().json(UnreadCount::from(counts)))
 }
 
 /// Delete one notification.
@@ -246,11 +289,11 @@ pub async fn delete_one(
     path: web::Path<super::Segment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let (ids, unread_count) = state.feed.delete(&user.0, &[id]).await?;
+    let (ids, counts) = state.feed.delete(&user.0, &[id]).await?;
     if ids.is_empty() {
         return Err(ApiError::not_found("notification"));
     }
-    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+    Ok(HttpResponse::Ok().json(Changed::new(ids, counts)))
 }
 
 /// Delete several notifications.
@@ -263,8 +306,8 @@ pub async fn delete_many(
     body: super::Body<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.ids)?;
-    let (ids, unread_count) = state.feed.delete(&user.0, &ids).await?;
-    Ok(HttpResponse::Ok().json(Changed { ids, unread_count }))
+    let (ids, counts) = state.feed.delete(&user.0, &ids).await?;
+    Ok(HttpResponse::Ok().json(Changed::new(ids, counts)))
 }
 
 /// Send myself a test notification (at most `rate_limit.test_per_user_per_hour`).

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod feed;
 mod health;
+mod inbox;
 mod input;
 mod openapi;
 mod preferences;

@@ -3,9 +3,10 @@
 use super::{ApiError, AppState};
 use crate::auth::Sender;
 use crate::domain::{
-    parse_request_id, Category, Channel, ChannelOutcome, NewNotification, Priority, UserId,
+    parse_request_id, ActionInput, Actions, Category, Channel, ChannelOutcome, NewNotification,
+    Priority, Tags, UserId,
 };
-use crate::producer::{Content, Intent, SendOutcome};
+use crate::producer::{Content, InAppExtras, Intent, SendOutcome};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,6 +46,12 @@ pub struct SendRequest {
     /// Idempotency key: a repeat for the same user returns the same notification.
     #[schema(min_length = 1, max_length = 255)]
     pub request_id: Option<String>,
+    /// In-app tags: at most 10, each 1-32 characters of `[A-Za-z0-9_.:-]`.
+    #[schema(max_items = 10)]
+    pub tags: Option<Vec<String>>,
+    /// In-app buttons: at most 2, each with a `label` and exactly one of `url` and `event`.
+    #[schema(max_items = 2)]
+    pub actions: Option<Vec<ActionInput>>,
 }
 
 /// A priority name, or the 1-10 scale. Only for the document: the
@@ -97,8 +104,8 @@ pub(crate) fn parse_channels(
 }
 
 impl SendRequest {
-    /// Parses the request into the producer's intent.
-    fn into_intent(self) -> Result<Intent, ApiError> {
+    /// Parses the request into the producer's intent and the in-app extras.
+    fn into_intent(self) -> Result<(Intent, InAppExtras), ApiError> {
         if self.variables.is_some() && self.template_code.is_none() {
             return Err(ApiError::unprocessable(
                 "invalid_field",
@@ -106,6 +113,10 @@ impl SendRequest {
             ));
         }
         let user = UserId::parse(self.user_id)?;
+        let extras = InAppExtras {
+            tags: Tags::parse(self.tags.unwrap_or_default())?,
+            actions: Actions::parse(self.actions.unwrap_or_default())?,
+        };
         let channels = parse_channels(self.channels, self.notification_type)?;
         let mut data = self.data.unwrap_or_else(|| serde_json::json!({}));
         if !data.is_object() {
@@ -158,17 +169,20 @@ impl SendRequest {
                 }
             }
         };
-        Ok(Intent {
-            user,
-            channels,
-            category,
-            priority,
-            content,
-            rule_id: None,
-            request_id,
-            email: None,
-            phone: None,
-        })
+        Ok((
+            Intent {
+                user,
+                channels,
+                category,
+                priority,
+                content,
+                rule_id: None,
+                request_id,
+                email: None,
+                phone: None,
+            },
+            extras,
+        ))
     }
 }
 
@@ -203,9 +217,9 @@ pub async fn send(
     state: web::Data<AppState>,
     body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let intent = body.into_inner().into_intent()?;
+    let (intent, extras) = body.into_inner().into_intent()?;
     let request_id = intent.request_id.clone();
-    let outcome = state.pipeline.producer().send(intent).await?;
+    let outcome = state.pipeline.producer().send_with(intent, extras).await?;
     Ok(respond(outcome, request_id))
 }
 

@@ -114,7 +114,7 @@ impl Application {
             actix_web::rt::spawn(task.run());
         }
         let due = DueSignal::default();
-        let feed = Arc::new(Feed::new(db.clone(), bus.clone()));
+        let feed = Arc::new(Feed::new(db.clone(), bus.clone(), &settings.inbox));
 
         let catalog = Catalog::new(db.clone(), settings.template_max_output_bytes);
         catalog
@@ -133,6 +133,7 @@ impl Application {
         actix_web::rt::spawn(
             crate::retention::Retention::new(db.clone(), &settings.retention).run(stopping.clone()),
         );
+        actix_web::rt::spawn(crate::feed::SnoozeScheduler::new(feed.clone()).run(stopping.clone()));
         let health = Arc::new(SourceHealth::default());
         let redis_client = match &settings.redis_url {
             Some(url) => {

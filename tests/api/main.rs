@@ -10,6 +10,7 @@ mod events;
 mod feed;
 mod hardening;
 mod hygiene;
+mod inbox;
 mod operations;
 mod outbox;
 mod outbox_faults;

@@ -3,6 +3,7 @@
 use super::{Guard, NewDelivery, StoreError, StoreResult, Unit};
 use crate::domain::{DeliveryContent, DeliveryStatus, NewNotification, NotificationView};
 use crate::persistence::json_text;
+use crate::persistence::notifications::list_text;
 use chrono::{DateTime, Utc};
 use entity::{notifications as n, users as u};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
@@ -26,6 +27,11 @@ pub fn view(
         priority: new.priority,
         created_at: now,
         read_at: None,
+        seen_at: None,
+        archived_at: None,
+        snoozed_until: None,
+        tags: new.tags.iter().map(|t| t.as_str().to_string()).collect(),
+        actions: new.actions.clone().into_vec(),
     }
 }
 
@@ -46,6 +52,12 @@ pub fn notification(new: &NewNotification, v: &NotificationView) -> n::ActiveMod
         read_at: Set(None),
         deleted_at: Set(None),
         created_at: Set(v.created_at),
+        seen_at: Set(None),
+        archived_at: Set(None),
+        snoozed_until: Set(None),
+        // NULL, not "[]", when empty: most notifications carry neither.
+        tags: Set(list_text(&v.tags)),
+        actions: Set(list_text(&v.actions)),
     }
 }
 

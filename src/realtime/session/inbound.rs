@@ -72,6 +72,8 @@ impl WsSession {
             ClientFrame::MarkAllRead => commands.mark_all_read(user),
             ClientFrame::Ack { ids } => commands.ack(user, uuids(ids)),
             ClientFrame::MarkRead { ids } => commands.mark_read(user, uuids(ids)),
+            ClientFrame::MarkSeen { ids } => commands.mark_seen(user, uuids(ids)),
+            ClientFrame::MarkAllSeen => commands.mark_all_seen(user),
         };
         self.in_flight += 1;
         // The resulting read frame reaches every session (this one too) through the bus.

@@ -73,6 +73,13 @@ pub trait SessionCommands: Send + Sync + 'static {
         ids: Vec<Uuid>,
     ) -> BoxFuture<'static, Result<(), CommandError>>;
     fn mark_all_read(&self, user: UserId) -> BoxFuture<'static, Result<(), CommandError>>;
+    /// Seen is not read: the client listed them, the user has not opened them.
+    fn mark_seen(
+        &self,
+        user: UserId,
+        ids: Vec<Uuid>,
+    ) -> BoxFuture<'static, Result<(), CommandError>>;
+    fn mark_all_seen(&self, user: UserId) -> BoxFuture<'static, Result<(), CommandError>>;
     fn ack(&self, user: UserId, ids: Vec<Uuid>) -> BoxFuture<'static, Result<(), CommandError>>;
 }
 

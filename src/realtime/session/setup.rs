@@ -2,12 +2,12 @@
 
 use super::WsSession;
 use crate::domain::NotificationView;
-use crate::persistence::notifications;
+use crate::persistence::{inbox, notifications};
 use crate::protocol::{ServerFrame, CLOSE_SERVER_ERROR};
 use crate::realtime::messages::Connect;
 use actix::prelude::*;
 
-type SetupResult = Result<(i64, u64, Vec<NotificationView>, bool), String>;
+type SetupResult = Result<(i64, inbox::Counts, Vec<NotificationView>, bool), String>;
 
 impl WsSession {
     pub(super) fn start_setup(&mut self, ctx: &mut Context<Self>) {
@@ -37,9 +37,7 @@ impl WsSession {
             let last = notifications::last_seq(&db, &user)
                 .await
                 .map_err(|e| e.to_string())?;
-            let unread = notifications::unread_count(&db, &user)
-                .await
-                .map_err(|e| e.to_string())?;
+            let counts = inbox::counts(&db, &user).await.map_err(|e| e.to_string())?;
             let (replay, recovered) = match since {
                 Some(s) if (0..=last).contains(&s) => {
                     let rows = notifications::range(&db, &user, s, last, max + 1)
@@ -53,17 +51,18 @@ impl WsSession {
                 }
                 _ => (vec![], false),
             };
-            Ok((last, unread, replay, recovered))
+            Ok((last, counts, replay, recovered))
         };
         ctx.wait(setup.into_actor(self).then(|res: SetupResult, act, ctx| {
             match res {
-                Ok((last, unread, replay, recovered)) => {
+                Ok((last, counts, replay, recovered)) => {
                     act.last_seq = last;
                     let mut frames = Vec::with_capacity(replay.len() + 1);
                     frames.push(
                         ServerFrame::Hello {
                             user_id: act.user.as_str(),
-                            unread_count: unread,
+                            unread_count: counts.unread,
+                            unseen_count: counts.unseen,
                             last_seq: last,
                             recovered,
                         }
