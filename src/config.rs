@@ -131,6 +131,10 @@ pub struct Settings {
     /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
     #[serde(default)]
     pub retention: crate::retention::RetentionSettings,
+    /// Seconds from SIGTERM or SIGINT to exit, the whole drain included
+    /// (`HERALD_SHUTDOWN_DEADLINE_SECS`); 1 to 3600.
+    #[serde(default = "crate::shutdown::default_deadline_secs")]
+    pub shutdown_deadline_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod callbacks;
 pub mod email;
 mod gate;
+pub mod inflight;
 pub mod push;
 mod retry;
 pub mod scheduler;

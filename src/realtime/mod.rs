@@ -1,6 +1,7 @@
 //! Realtime delivery: hub shards map users to sessions; one actor per
 //! WebSocket session writes frames in order and resumes gap-free.
 
+mod drain;
 mod hub;
 mod limits;
 mod messages;
@@ -8,6 +9,7 @@ mod session;
 mod throttle;
 mod trim;
 
+pub use drain::{NodeDraining, SessionRegistry, GOING_AWAY_REASON};
 pub use hub::{Hub, HubShard, InProcessBus};
 pub use limits::{ConnectionLimits, ConnectionSlot, LimitError};
 pub use messages::{Connect, Deliver, Disconnect, Evict, Publish, ShardStats};

@@ -15,6 +15,7 @@ mod outbox_faults;
 mod preferences_and_devices;
 mod processes;
 mod send;
+mod shutdown;
 mod sources;
 mod stubs;
 mod websocket;
