@@ -72,6 +72,20 @@ impl DrainPlan {
         self.deadline
     }
 
+    /// How long the HTTP server may wait for connections to finish once
+    /// told to stop: its step's share, in whole seconds (at least one), so
+    /// the server cuts off clients that never close before the plan does.
+    pub fn http_grace_secs(&self) -> u64 {
+        let end = |step| {
+            self.steps
+                .iter()
+                .find(|(s, _)| *s == step)
+                .map_or(Duration::ZERO, |(_, by)| *by)
+        };
+        let share = end(Step::StopHttp).saturating_sub(end(Step::ReleaseLeases));
+        share.as_secs().max(1)
+    }
+
     /// What is left after the last step, for the exit itself.
     pub fn reserve(&self) -> Duration {
         Self::reserve_for(self.deadline)
@@ -125,6 +139,14 @@ mod tests {
         assert_eq!(by(Step::StopSources), Some(Duration::from_millis(9600)));
         assert_eq!(by(Step::FinishSends), Some(Duration::from_millis(18000)));
         assert_eq!(by(Step::StopBackground), Some(Duration::from_secs(24)));
+    }
+
+    #[test]
+    fn the_http_server_gives_up_on_open_connections_within_its_share() {
+        assert_eq!(plan(25).http_grace_secs(), 3);
+        assert_eq!(plan(10).http_grace_secs(), 1);
+        assert_eq!(plan(1).http_grace_secs(), 1);
+        assert_eq!(plan(100).http_grace_secs(), 14);
     }
 
     #[test]

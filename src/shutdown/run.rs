@@ -65,12 +65,14 @@ pub struct Drain {
 
 /// Serves until SIGTERM or SIGINT, then drains. If the server stops by
 /// itself instead, the background loops are stopped and its result returned.
-pub async fn serve(mut server: Server, drain: Drain) -> std::io::Result<()> {
+pub async fn serve(server: Server, drain: Drain) -> std::io::Result<()> {
     let handle = server.handle();
+    // The server future is what carries out `stop`: it keeps being polled on its own task.
+    let mut server = actix_web::rt::spawn(server);
     let signal = tokio::select! {
         result = &mut server => {
             let _ = drain.background.send(true);
-            return result;
+            return result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         }
         signal = terminated() => signal,
     };
@@ -85,7 +87,8 @@ pub async fn serve(mut server: Server, drain: Drain) -> std::io::Result<()> {
     drain.run(&handle).await;
     // Stopped in the drain; only the exit is left.
     match timeout_at(exit_by, server).await {
-        Ok(result) => result,
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
         Err(_) => Ok(()),
     }
 }

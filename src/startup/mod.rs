@@ -303,7 +303,7 @@ impl Application {
         .tcp_nodelay(true)
         // Signals start our own drain; the HTTP server is one of its steps.
         .disable_signals()
-        .shutdown_timeout(settings.shutdown_deadline_secs)
+        .shutdown_timeout(drain.plan.http_grace_secs())
         .listen(listener)?;
         if let Some(w) = settings.http.workers {
             server = server.workers(w);

@@ -208,7 +208,7 @@ async fn events_streaming_in_over_rabbitmq_at_sigterm_each_make_one_notification
     .await;
 
     publish(&ch, &exchange, 0, BEFORE_SIGNAL, &run).await;
-    crate::helpers::wait_for("sends in flight on the first node", 20, || async {
+    crate::helpers::wait_for("the first node to be committing events", 20, || async {
         counts(&store).await.0 > 0
     })
     .await;

@@ -62,7 +62,7 @@ async fn a_sigterm_closes_every_socket_with_4002_reports_not_ready_and_exits_0_w
     assert_eq!(status, 200, "ready before the signal");
 
     let (alice, bob) = (token(&node, "alice").await, token(&node, "bob").await);
-    let mut sockets = vec![
+    let mut sockets = [
         connect(&node, &alice).await,
         connect(&node, &alice).await,
         connect(&node, &bob).await,
