@@ -5,3 +5,4 @@
 mod load;
 mod node;
 mod sessions;
+mod streams;

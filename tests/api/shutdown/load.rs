@@ -48,7 +48,7 @@ async fn rabbitmq_reachable() -> bool {
     ok
 }
 
-fn pack() -> serde_json::Value {
+pub(super) fn pack() -> serde_json::Value {
     json!({
         "templates": [{
             "code": "drain_order", "locale": "en",
@@ -105,7 +105,7 @@ async fn publish(ch: &Channel, exchange: &str, from: usize, to: usize, run: &str
 }
 
 /// (notifications, users with one, distinct events) in the database.
-async fn counts(db: &sea_orm::DatabaseConnection) -> (i64, i64, i64) {
+pub(super) async fn counts(db: &sea_orm::DatabaseConnection) -> (i64, i64, i64) {
     let sql = "SELECT (SELECT COUNT(*) FROM notifications), \
                (SELECT COUNT(DISTINCT user_id) FROM notifications), (SELECT COUNT(*) FROM events)";
     let row = db
