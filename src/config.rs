@@ -144,6 +144,10 @@ pub struct Settings {
     /// Inbox limits: snooze horizon and scheduler batch (`HERALD_INBOX__*`).
     #[serde(default)]
     pub inbox: crate::feed::InboxSettings,
+    /// Seconds from SIGTERM or SIGINT to exit, the whole drain included
+    /// (`HERALD_SHUTDOWN_DEADLINE_SECS`); 1 to 3600.
+    #[serde(default = "crate::shutdown::default_deadline_secs")]
+    pub shutdown_deadline_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

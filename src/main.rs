@@ -6,5 +6,11 @@ fn main() -> anyhow::Result<()> {
     let cli = herald::cli::Cli::parse();
     let settings = herald::config::Settings::load()?;
     herald::telemetry::init(&settings.log, settings.log_format);
-    actix_web::rt::System::new().block_on(herald::cli::run(cli, settings))
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(herald::cli::run(cli, settings));
+    // Left standing at exit: a drain may leave sends cut off mid-call, and some
+    // clients (lettre's SMTP pool) spawn their cleanup from destructors, which
+    // aborts the process once the runtime is gone. The OS closes their sockets.
+    std::mem::forget(system);
+    result
 }

@@ -10,6 +10,9 @@ use uuid::Uuid;
 pub const CLOSE_RECONNECT: u16 = 4000;
 /// Close code for a client that stopped answering heartbeats.
 pub const CLOSE_HEARTBEAT_TIMEOUT: u16 = 4001;
+/// Close code for every session of a node that is shutting down: this node is
+/// going away, reconnect (to any node) and resume with `since`.
+pub const CLOSE_GOING_AWAY_RECONNECT: u16 = 4002;
 /// Close code for a client that kept sending frames after being told it was
 /// rate limited (RFC 6455 1008, policy violation). Reconnecting is allowed,
 /// but a client that does so at once is likely to be closed again.

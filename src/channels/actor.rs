@@ -9,6 +9,7 @@
 //! leases run out.
 
 use super::breaker::Breakers;
+use super::inflight::{InFlight, Tracked};
 use super::{gate, settle_for, verdict, Provider, ProviderError, RetryPolicy};
 use crate::bus::DueSignal;
 use crate::persistence::deliveries::{self, Delivery, Settle, Settled};
@@ -26,6 +27,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Dispatch {
     pub delivery: Delivery,
     pub slot: OwnedSemaphorePermit,
+    /// Its lease, held in this node's [`InFlight`] until the handling ends.
+    pub tracked: Option<Tracked>,
 }
 
 /// Stops the actor so its supervisor starts a fresh one. Its in-flight sends
@@ -49,6 +52,8 @@ pub struct ChannelConfig {
     /// The slots the scheduler claims against; freeing one on a full channel wakes it.
     pub slots: Arc<Semaphore>,
     pub due: DueSignal,
+    /// This node's leases in flight; a drain releases them, and then they are not renewed.
+    pub inflight: InFlight,
 }
 
 pub struct ChannelActor {
@@ -89,7 +94,12 @@ impl Handler<Restart> for ChannelActor {
 impl Handler<Dispatch> for ChannelActor {
     type Result = ();
 
-    fn handle(&mut self, Dispatch { delivery, slot }: Dispatch, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: Dispatch, ctx: &mut Self::Context) {
+        let Dispatch {
+            delivery,
+            slot,
+            tracked,
+        } = msg;
         let cfg = self.cfg.clone();
         ctx.spawn(
             async move {
@@ -102,6 +112,7 @@ impl Handler<Dispatch> for ChannelActor {
                 {
                     tracing::error!(delivery = %id, "delivery handling panicked; its lease will bring it back");
                 }
+                drop(tracked);
                 let was_full = cfg.slots.available_permits() == 0;
                 drop(slot);
                 if was_full {
@@ -191,6 +202,9 @@ async fn send_renewing(
             }
             _ = renew.tick() => {
                 let Some(lease) = delivery.lease else { continue };
+                if !cfg.inflight.renewing() {
+                    continue;
+                }
                 let until = chrono::Utc::now() + lease_span(cfg.lease);
                 match deliveries::renew(&cfg.db, delivery.id, lease.token, until).await {
                     Ok(true) => {}

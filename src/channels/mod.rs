@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod chat;
 pub mod email;
 mod gate;
+pub mod inflight;
 pub mod push;
 mod retry;
 pub mod scheduler;

@@ -2,6 +2,7 @@
 //! It claims only what each channel can start now: one free in-flight slot
 //! per row, so nothing waits in a queue while its lease runs out.
 
+use super::inflight::InFlight;
 use super::Dispatch;
 use crate::domain::Channel;
 use crate::persistence::deliveries::{self, ChannelFilter, Settle};
@@ -31,14 +32,22 @@ pub struct Scheduler {
     lanes: Vec<Lane>,
     due: DueSignal,
     lease: chrono::Duration,
+    inflight: InFlight,
 }
 
 impl Scheduler {
-    pub fn new(db: DatabaseConnection, lanes: Vec<Lane>, due: DueSignal, lease: Duration) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        lanes: Vec<Lane>,
+        due: DueSignal,
+        lease: Duration,
+        inflight: InFlight,
+    ) -> Self {
         Self {
             db,
             lanes,
             due,
+            inflight,
             lease: chrono::Duration::from_std(lease)
                 .unwrap_or_else(|_| chrono::Duration::seconds(30)),
         }
@@ -73,7 +82,15 @@ impl Scheduler {
             for row in rows {
                 match row {
                     Ok(delivery) => match lane.slots.clone().try_acquire_owned() {
-                        Ok(slot) => lane.actor.do_send(Dispatch { delivery, slot }),
+                        Ok(slot) => {
+                            // Tracked from the claim on, so a drain also sees rows still in the mailbox.
+                            let tracked = self.inflight.track(&delivery);
+                            lane.actor.do_send(Dispatch {
+                                delivery,
+                                slot,
+                                tracked,
+                            })
+                        }
                         // Cannot happen (only this loop takes slots); the lease brings it back.
                         Err(_) => {
                             tracing::warn!(delivery = %delivery.id, "no free slot for a claimed delivery")

@@ -3,6 +3,7 @@
 
 use super::breaker::Breakers;
 use super::email::{EmailProvider, UnsubscribeSigner};
+use super::inflight::InFlight;
 use super::push::PushProvider;
 use super::scheduler::{DueSignal, Lane, Scheduler};
 use super::sms::SmsProvider;
@@ -28,6 +29,10 @@ pub type ChannelProvider = (Channel, Arc<dyn Provider>);
 pub struct Channels {
     pub breakers: Breakers,
     pub restarts: HashMap<Channel, Recipient<Restart>>,
+    /// Leases of sends in flight on this node, for the drain.
+    pub inflight: InFlight,
+    /// The scheduler loop; it ends once `shutdown` turns true.
+    pub scheduler: tokio::task::JoinHandle<()>,
 }
 
 /// Every built-in provider that is configured. Email always is (without SMTP it writes `.eml` files).
@@ -86,6 +91,7 @@ pub fn start(
     let lease = Duration::from_secs(settings.delivery_lease_secs.max(1));
     let mut lanes = vec![];
     let mut restarts = HashMap::new();
+    let inflight = InFlight::default();
     for (channel, provider) in providers {
         // Made now, so `/ready` and `/metrics` show every breaker from the start.
         if channel != Channel::Webhook && !provider.keeps_own_breakers() {
@@ -104,6 +110,7 @@ pub fn start(
             send_timeout: Duration::from_secs(settings.delivery_send_timeout_secs.max(1)),
             slots: slots.clone(),
             due: due.clone(),
+            inflight: inflight.clone(),
         };
         let addr = actix::Supervisor::start(move |_| ChannelActor::new(cfg));
         restarts.insert(channel, addr.clone().recipient::<Restart>());
@@ -113,8 +120,14 @@ pub fn start(
             slots,
         });
     }
-    actix::spawn(Scheduler::new(db.clone(), lanes, due, lease).run(shutdown));
-    Channels { breakers, restarts }
+    let scheduler =
+        actix::spawn(Scheduler::new(db.clone(), lanes, due, lease, inflight.clone()).run(shutdown));
+    Channels {
+        breakers,
+        restarts,
+        inflight,
+        scheduler,
+    }
 }
 
 /// One HTTP client per provider: each keeps its own connection pool.

@@ -2,6 +2,7 @@
 //! WebSocket session (or Server-Sent Events stream) writes frames in order
 //! and resumes gap-free.
 
+mod drain;
 mod hub;
 mod limits;
 mod messages;
@@ -11,6 +12,7 @@ mod sse_frame;
 mod throttle;
 mod trim;
 
+pub use drain::{NodeDraining, SessionRegistry, GOING_AWAY_REASON};
 pub use hub::{Hub, HubShard, InProcessBus};
 pub use limits::{ConnectionLimits, ConnectionSlot, LimitError};
 pub use messages::{Connect, Deliver, Disconnect, Evict, Publish, ShardStats};

@@ -16,7 +16,7 @@ pub async fn health() -> HttpResponse {
 pub struct Readiness {
     pub service: &'static str,
     pub version: &'static str,
-    /// `healthy` or `unhealthy`.
+    /// `healthy`, `degraded`, `unhealthy`, or `draining` (shutting down).
     pub status: &'static str,
     /// Each component's state, e.g. `{"database": "connected"}`.
     pub components: BTreeMap<&'static str, String>,
@@ -52,11 +52,15 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     components.insert("realtime_bus", "in-process".to_string());
     components.extend(state.sources.describe());
     let hub = state.hub.stats().await;
+    // shutdown slice: a draining node answers 503 so load balancers stop routing to it.
+    let draining = state.draining.is_draining();
     let body = Readiness {
         service: "herald",
         version: env!("CARGO_PKG_VERSION"),
         // A broker outage degrades ingestion but the API still serves: 200, and it shows.
-        status: if !db_up {
+        status: if draining {
+            "draining"
+        } else if !db_up {
             "unhealthy"
         } else if state.sources.is_down() {
             "degraded"
@@ -72,7 +76,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         circuit_breakers: state.breakers.describe(),
         counters: state.stats.snapshot(),
     };
-    if db_up {
+    if db_up && !draining {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -62,6 +62,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub jwt_ttl_secs: u64,
     pub max_frame_bytes: usize,
+    /// Set when a drain starts: `/ready` answers 503 from then on.
+    pub draining: crate::shutdown::Draining,
 }
 
 /// Parses a `{user_id}` path segment.

@@ -1,6 +1,7 @@
 //! Event sources: RabbitMQ and Redis feed the same pipeline as REST. Each is
-//! a `run()` loop started in startup that reconnects with backoff and reports
-//! its state for `/ready`.
+//! a `run(shutdown)` loop started in startup that reconnects with backoff,
+//! reports its state for `/ready`, and on shutdown stops taking messages and
+//! settles the ones in hand before it returns.
 
 pub mod amqp;
 pub mod redis;
@@ -71,6 +72,16 @@ impl SourceHealth {
             ),
         ])
     }
+}
+
+/// Resolves once `shutdown` is true, or its sender is gone (nobody is left to wait for us).
+pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Whether [`stopped`] would resolve at once.
+pub(crate) fn stopping(shutdown: &tokio::sync::watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
 }
 
 /// Exponential backoff with jitter between reconnects.

@@ -15,8 +15,11 @@ use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
 use crate::producer::{Producer, ProducerDeps};
 use crate::ratelimit::RateLimits;
-use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
+use crate::realtime::{
+    Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps, SessionRegistry,
+};
 use crate::routes::{self, AppState};
+use crate::shutdown::{Deadline, Drain, DrainPlan, Draining, SourceTasks};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
 use crate::sources::redis::{RedisIdempotency, RedisSource};
 use crate::sources::{parse_list, parse_queues, Source, SourceHealth};
@@ -55,8 +58,8 @@ pub struct Application {
     port: u16,
     server: Server,
     restarts: HashMap<Channel, Recipient<Restart>>,
-    /// Turned true once the HTTP server has stopped: the scheduler and retention end.
-    shutdown: tokio::sync::watch::Sender<bool>,
+    /// What SIGTERM or SIGINT drains, in order (see `crate::shutdown`).
+    drain: Drain,
 }
 
 /// Restarts channel actors by channel.
@@ -89,6 +92,7 @@ impl Application {
 
     /// [`Application::build`] with extra parts.
     pub async fn build_with(settings: Settings, extensions: Extensions) -> anyhow::Result<Self> {
+        let plan = DrainPlan::new(Deadline::parse(settings.shutdown_deadline_secs)?);
         let db = persistence::connect(&settings.database_url())
             .await
             .context("cannot open the database")?;
@@ -122,8 +126,10 @@ impl Application {
             .await
             .context("cannot load rules and templates")?;
         actix_web::rt::spawn(catalog.clone().run());
-        // Background loops stop when the server does (see `run_until_stopped`).
+        // Background loops stop last in a drain (see `crate::shutdown`).
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let (deliveries_stop, deliveries) = tokio::sync::watch::channel(false);
+        let mut sources = SourceTasks::default();
         actix_web::rt::spawn(
             limits
                 .clone()
@@ -184,7 +190,8 @@ impl Application {
                 prefetch: settings.amqp_prefetch,
                 max_redeliveries: settings.amqp_max_redeliveries,
             };
-            actix_web::rt::spawn(AmqpSource::new(cfg, pipeline.clone(), health.clone()).run());
+            let source = AmqpSource::new(cfg, pipeline.clone(), health.clone());
+            sources.spawn(source.run(sources.shutdown()));
         }
         if let Some(client) = redis_client {
             let (channels, streams) = (
@@ -192,7 +199,7 @@ impl Application {
                 parse_list(&settings.redis_streams),
             );
             if !channels.is_empty() || !streams.is_empty() {
-                actix_web::rt::spawn(
+                sources.spawn(
                     RedisSource::new(
                         client,
                         channels,
@@ -202,32 +209,51 @@ impl Application {
                         pipeline.clone(),
                         health.clone(),
                     )
-                    .run(),
+                    .run(sources.shutdown()),
                 );
             } else if pipeline_has_fast(&pipeline) {
                 health.connected(Source::Redis);
             }
         }
         let session_config = SessionConfig::from_settings(&settings.ws);
+        let draining = Draining::default();
+        let registry = SessionRegistry::new(draining.clone());
         let sessions = Arc::new(SessionDeps::new(
             db.clone(),
             hub.clone(),
             Arc::new(FeedCommands(feed.clone())),
             session_config,
+            registry.clone(),
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
         let breakers = channels::start::breakers(&settings);
         let providers = channels::start::providers(&settings, &db, &unsubscribe, &breakers)?;
-        let channels::start::Channels { breakers, restarts } = channels::start::start(
+        let channels::start::Channels {
+            breakers,
+            restarts,
+            inflight,
+            scheduler,
+        } = channels::start::start(
             &settings,
             &db,
             providers,
             extensions.providers,
             due,
-            stopping,
+            deliveries,
             breakers,
         );
+        let drain = Drain {
+            plan,
+            draining: draining.clone(),
+            sessions: registry,
+            sources,
+            deliveries: deliveries_stop,
+            scheduler,
+            inflight,
+            db: db.clone(),
+            background: shutdown,
+        };
         let state = web::Data::new(AppState {
             db,
             feed,
@@ -253,6 +279,7 @@ impl Application {
             stats,
             jwt_ttl_secs: settings.jwt_ttl_secs,
             max_frame_bytes: settings.ws.max_frame_bytes,
+            draining,
         });
 
         let listener = TcpListener::bind(&settings.bind)
@@ -276,7 +303,9 @@ impl Application {
         })
         // Nagle's delay cost a hot user's p99 1 ms and stalled pipelined publishes (DEPENDENCIES.md).
         .tcp_nodelay(true)
-        .shutdown_timeout(10)
+        // Signals start our own drain; the HTTP server is one of its steps.
+        .disable_signals()
+        .shutdown_timeout(drain.plan.http_grace_secs())
         .listen(listener)?;
         if let Some(w) = settings.http.workers {
             server = server.workers(w);
@@ -286,7 +315,7 @@ impl Application {
             port,
             server: server.run(),
             restarts,
-            shutdown,
+            drain,
         })
     }
 
@@ -299,10 +328,8 @@ impl Application {
         ChannelHandles(self.restarts.clone())
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM), then stops the background loops.
+    /// Serves until SIGTERM or SIGINT, then drains within the shutdown deadline.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        let _ = self.shutdown.send(true);
-        result
+        crate::shutdown::serve(self.server, self.drain).await
     }
 }

@@ -17,6 +17,7 @@ mod outbox_faults;
 mod preferences_and_devices;
 mod processes;
 mod send;
+mod shutdown;
 mod sources;
 mod sse;
 mod stubs;

@@ -6,9 +6,11 @@
 //! renew nor settle.
 
 mod callbacks;
+mod release;
 mod settle;
 
 pub use callbacks::{apply_callback, CallbackResult};
+pub use release::release;
 pub use settle::{settle, Settle, Settled};
 
 use super::{StoreError, StoreResult};

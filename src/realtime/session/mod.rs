@@ -11,6 +11,7 @@ mod io;
 mod outbound;
 mod setup;
 
+use super::drain::{SessionRegistry, GOING_AWAY_REASON};
 use super::hub::Hub;
 use super::limits::{ConnectionLimits, ConnectionSlot};
 use super::messages::Disconnect;
@@ -91,6 +92,8 @@ pub struct SessionDeps {
     pub config: SessionConfig,
     /// Per-user and per-IP connection caps; the route takes a slot before upgrading.
     pub limits: ConnectionLimits,
+    /// Every open session, for a drain to close them all.
+    pub registry: SessionRegistry,
     next_id: AtomicU64,
 }
 
@@ -100,6 +103,7 @@ impl SessionDeps {
         hub: Hub,
         commands: Arc<dyn SessionCommands>,
         config: SessionConfig,
+        registry: SessionRegistry,
     ) -> Self {
         let limits =
             ConnectionLimits::new(config.max_sessions_per_user, config.max_connections_per_ip);
@@ -109,6 +113,7 @@ impl SessionDeps {
             commands,
             config,
             limits,
+            registry,
             next_id: AtomicU64::new(1),
         }
     }
@@ -172,11 +177,25 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.deps.config.outbound_queue);
+        if self
+            .deps
+            .registry
+            .register(self.id, ctx.address().recipient())
+            .is_err()
+        {
+            // Upgraded just as the drain began: send the client on before any setup.
+            return self.close(
+                ctx,
+                crate::protocol::CLOSE_GOING_AWAY_RECONNECT,
+                GOING_AWAY_REASON,
+            );
+        }
         self.start_heartbeat(ctx);
         self.start_setup(ctx);
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.deps.registry.deregister(self.id);
         self.deps
             .hub
             .shard_for(self.user.as_str())

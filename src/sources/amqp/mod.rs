@@ -17,6 +17,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 
 pub const DEAD_LETTER_EXCHANGE: &str = "herald.dead-letter";
 pub const DEAD_LETTER_QUEUE: &str = "herald.dead-letter";
@@ -58,18 +59,27 @@ impl AmqpSource {
         }
     }
 
-    pub async fn run(self) {
+    /// Consumes until `shutdown` turns true, then stops taking deliveries,
+    /// settles the ones being processed (acked only once committed) and
+    /// closes the channel, which hands every delivery not yet started back to
+    /// the broker for another consumer.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let this = Arc::new(self);
         let mut backoff = Backoff::default();
-        loop {
+        while !super::stopping(&shutdown) {
             this.health.connecting(Source::RabbitMq);
-            match this.clone().session(&mut backoff).await {
+            match this.clone().session(&mut backoff, shutdown.clone()).await {
+                Ok(()) if super::stopping(&shutdown) => break,
                 Ok(()) => tracing::warn!("rabbitmq consumer stream ended; reconnecting"),
                 Err(e) => tracing::warn!(error = %e, "rabbitmq unavailable; reconnecting"),
             }
             this.health.down(Source::RabbitMq);
-            backoff.wait().await;
+            tokio::select! {
+                _ = backoff.wait() => {}
+                _ = super::stopped(&mut shutdown) => {}
+            }
         }
+        tracing::info!("rabbitmq consumer stopped");
     }
 
     /// Declares the topology both ways round, so producers and Herald can start in any order.
@@ -123,12 +133,19 @@ impl AmqpSource {
         Ok(())
     }
 
-    async fn session(self: Arc<Self>, backoff: &mut Backoff) -> lapin::Result<()> {
-        let conn = Connection::connect(
+    async fn session(
+        self: Arc<Self>,
+        backoff: &mut Backoff,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> lapin::Result<()> {
+        let connect = Connection::connect(
             &self.cfg.url,
             ConnectionProperties::default().with_connection_name("herald".into()),
-        )
-        .await?;
+        );
+        let conn = tokio::select! {
+            conn = connect => conn?,
+            _ = super::stopped(&mut shutdown) => return Ok(()),
+        };
         let ch = conn.create_channel().await?;
         Self::declare(&ch, &self.cfg).await?;
         ch.basic_qos(self.cfg.prefetch, BasicQosOptions::default())
@@ -152,9 +169,11 @@ impl AmqpSource {
         // Many deliveries in flight at once (bounded by the prefetch), so the
         // group-commit writer sees batches.
         let limit = self.cfg.prefetch.max(1) as usize;
-        let consume = futures_util::stream::select_all(streams).for_each_concurrent(
-            limit,
-            |(queue, delivery)| {
+        // Once stopping, no new delivery is taken; those already taken run to their settle.
+        let mut stop = shutdown.clone();
+        let consume = futures_util::stream::select_all(streams)
+            .take_until(Box::pin(async move { super::stopped(&mut stop).await }))
+            .for_each_concurrent(limit, |(queue, delivery)| {
                 let (this, ch) = (self.clone(), ch.clone());
                 async move {
                     match delivery {
@@ -162,8 +181,7 @@ impl AmqpSource {
                         Err(e) => tracing::warn!(error = %e, "rabbitmq delivery error"),
                     }
                 }
-            },
-        );
+            });
         // A broker that goes away does not always end the consumer streams;
         // watch the connection so the reconnect loop takes over.
         let watchdog = async {
@@ -174,6 +192,12 @@ impl AmqpSource {
         tokio::select! {
             _ = consume => {}
             _ = watchdog => tracing::warn!("rabbitmq connection lost"),
+        }
+        if super::stopping(&shutdown) {
+            // Unacknowledged deliveries (prefetched, never started) go back to
+            // the queue when the channel closes.
+            let _ = ch.close(200, "herald node shutting down".into()).await;
+            let _ = conn.close(200, "herald node shutting down".into()).await;
         }
         Ok(())
     }

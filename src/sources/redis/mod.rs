@@ -5,7 +5,7 @@
 
 mod streams;
 
-use super::{Backoff, Source, SourceHealth};
+use super::{stopped, stopping, Backoff, Source, SourceHealth};
 use crate::pipeline::fast::{key, FastIdempotency, STATUS_TTL_SECS};
 use crate::pipeline::Pipeline;
 use futures_util::future::BoxFuture;
@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 pub const GROUP: &str = "herald";
 
@@ -134,41 +135,55 @@ impl RedisSource {
         }
     }
 
-    pub async fn run(self) {
+    /// Consumes until `shutdown` turns true. Then pub/sub stops reading after
+    /// the message in hand, and the stream reader after the batch in hand,
+    /// whose entries are all settled (acked or left pending) before it returns.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let this = Arc::new(self);
-        let subs = this.clone();
+        let (subs, mut stop) = (this.clone(), shutdown.clone());
         let subscriber = async move {
             if subs.channels.is_empty() {
                 return;
             }
             let mut backoff = Backoff::default();
-            loop {
-                if let Err(e) = subs.pubsub_session(&mut backoff).await {
+            while !stopping(&stop) {
+                if let Err(e) = subs.pubsub_session(&mut backoff, stop.clone()).await {
                     tracing::warn!(error = %e, "redis pub/sub lost; reconnecting");
                 }
                 subs.session_up(true, false);
-                backoff.wait().await;
+                tokio::select! {
+                    _ = backoff.wait() => {}
+                    _ = stopped(&mut stop) => {}
+                }
             }
         };
-        let readers = this.clone();
+        let (readers, mut stop) = (this.clone(), shutdown);
         let reader = async move {
             if readers.streams.is_empty() {
                 return;
             }
             let mut backoff = Backoff::default();
-            loop {
-                if let Err(e) = readers.stream_session(&mut backoff).await {
+            while !stopping(&stop) {
+                if let Err(e) = readers.stream_session(&mut backoff, &stop).await {
                     tracing::warn!(error = %e, "redis streams lost; reconnecting");
                 }
                 readers.session_up(false, false);
-                backoff.wait().await;
+                tokio::select! {
+                    _ = backoff.wait() => {}
+                    _ = stopped(&mut stop) => {}
+                }
             }
         };
         futures_util::join!(subscriber, reader);
+        tracing::info!("redis consumers stopped");
     }
 
     /// A dedicated pub/sub connection does not reconnect by itself, so this loop supervises it.
-    async fn pubsub_session(&self, backoff: &mut Backoff) -> redis::RedisResult<()> {
+    async fn pubsub_session(
+        &self,
+        backoff: &mut Backoff,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> redis::RedisResult<()> {
         let mut pubsub = self.client.get_async_pubsub().await?;
         for ch in &self.channels {
             pubsub.subscribe(ch).await?;
@@ -176,7 +191,9 @@ impl RedisSource {
         self.session_up(true, true);
         backoff.reset();
         tracing::info!(channels = ?self.channels, "subscribed to redis channels");
-        let mut messages = pubsub.into_on_message();
+        let mut messages = pubsub
+            .into_on_message()
+            .take_until(Box::pin(async move { stopped(&mut shutdown).await }));
         while let Some(msg) = messages.next().await {
             let channel = msg.get_channel_name().to_string();
             let body = msg.get_payload_bytes().to_vec();
@@ -199,7 +216,11 @@ impl RedisSource {
         Ok(())
     }
 
-    async fn stream_session(&self, backoff: &mut Backoff) -> redis::RedisResult<()> {
+    async fn stream_session(
+        &self,
+        backoff: &mut Backoff,
+        shutdown: &watch::Receiver<bool>,
+    ) -> redis::RedisResult<()> {
         let mut conn = self.client.get_multiplexed_async_connection().await?;
         for s in &self.streams {
             // From the start of the stream: with dedupe, re-reading old entries is harmless.
@@ -224,7 +245,8 @@ impl RedisSource {
         // Where each stream's XAUTOCLAIM walk resumes: a pass reads a bounded
         // number of pages, so a long pending list is covered over several passes.
         let mut cursors: HashMap<String, String> = HashMap::new();
-        loop {
+        // Checked between batches: a batch read is settled before the reader stops.
+        while !stopping(shutdown) {
             if last_claim.elapsed() > Duration::from_millis(self.claim_idle_ms / 2) {
                 last_claim = std::time::Instant::now();
                 for s in &self.streams {
@@ -234,5 +256,6 @@ impl RedisSource {
             }
             self.step(&mut conn).await?;
         }
+        Ok(())
     }
 }
