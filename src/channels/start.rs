@@ -6,6 +6,7 @@ use super::email::{EmailProvider, UnsubscribeSigner};
 use super::push::PushProvider;
 use super::scheduler::{DueSignal, Lane, Scheduler};
 use super::sms::SmsProvider;
+use super::web_push::WebPushProvider;
 use super::webhook::WebhookProvider;
 use super::{ChannelActor, ChannelConfig, Dispatch, Provider, Restart, RetryPolicy};
 use crate::config::Settings;
@@ -51,6 +52,10 @@ pub fn providers(
     out.push((
         Channel::Webhook,
         Arc::new(WebhookProvider::from_settings(settings, db)?),
+    ));
+    out.push((
+        Channel::WebPush,
+        Arc::new(WebPushProvider::from_settings(settings, db, breakers)?),
     ));
     Ok(out)
 }

@@ -11,15 +11,18 @@ pub enum Channel {
     Push,
     Sms,
     Webhook,
+    /// Browser push (RFC 8030) straight to the subscription's push service, without FCM.
+    WebPush,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [
+    pub const ALL: [Channel; 6] = [
         Channel::InApp,
         Channel::Email,
         Channel::Push,
         Channel::Sms,
         Channel::Webhook,
+        Channel::WebPush,
     ];
 
     /// Accepts the canonical names plus the spellings other services send
@@ -31,6 +34,7 @@ impl Channel {
             "push" => Ok(Self::Push),
             "sms" => Ok(Self::Sms),
             "webhook" => Ok(Self::Webhook),
+            "web_push" | "web-push" | "webpush" => Ok(Self::WebPush),
             _ => Err(DomainError::InvalidChannel(raw.to_string())),
         }
     }
@@ -42,6 +46,7 @@ impl Channel {
             Self::Push => "push",
             Self::Sms => "sms",
             Self::Webhook => "webhook",
+            Self::WebPush => "web_push",
         }
     }
 }
@@ -61,5 +66,9 @@ mod tests {
         assert_eq!(Channel::parse("in-app"), Ok(Channel::InApp));
         assert_eq!(Channel::parse("EMAIL"), Ok(Channel::Email));
         assert!(Channel::parse("pigeon").is_err());
+        assert_eq!(Channel::parse("web-push"), Ok(Channel::WebPush));
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Ok(c));
+        }
     }
 }

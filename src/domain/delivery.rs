@@ -185,6 +185,8 @@ pub enum DeliveryContent {
     Sms(SmsContent),
     Push(PushContent),
     Webhook(WebhookContent),
+    /// The same message as `Push`, sent to the user's Web Push subscriptions.
+    WebPush(PushContent),
 }
 
 impl DeliveryContent {
@@ -195,6 +197,7 @@ impl DeliveryContent {
             Self::Sms(_) => Channel::Sms,
             Self::Push(_) => Channel::Push,
             Self::Webhook(_) => Channel::Webhook,
+            Self::WebPush(_) => Channel::WebPush,
         }
     }
 }

@@ -12,6 +12,7 @@ mod preferences;
 mod profile;
 mod rule;
 mod text;
+mod web_push;
 
 pub use channel::Channel;
 pub use delivery::{
@@ -28,6 +29,7 @@ pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, Quiet
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use text::{find_nul, has_control};
+pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,7 +38,7 @@ pub enum DomainError {
     InvalidUserId(String),
     #[error("invalid notification id: {0}")]
     InvalidNotificationId(String),
-    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook")]
+    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook, web_push")]
     InvalidChannel(String),
     #[error("invalid category: {0}")]
     InvalidCategory(String),
@@ -46,7 +48,7 @@ pub enum DomainError {
     InvalidDeviceToken(String),
     #[error("unknown platform '{0}'; expected ios, android or web")]
     InvalidPlatform(String),
-    #[error("unknown push provider '{0}'; expected apns or fcm")]
+    #[error("unknown push provider '{0}'; expected apns, fcm or web_push")]
     InvalidProvider(String),
     #[error("invalid quiet hours: {0}")]
     InvalidQuietHours(String),

@@ -63,9 +63,12 @@ pub fn decide(
         _ => {}
     }
     // Quiet hours hold back what would make a device buzz; the feed is silent.
-    let held = matches!(channel, Channel::Email | Channel::Push | Channel::Sms)
-        .then(|| facts.prefs.quiet_until(intent.priority, facts.now))
-        .flatten();
+    let held = matches!(
+        channel,
+        Channel::Email | Channel::Push | Channel::WebPush | Channel::Sms
+    )
+    .then(|| facts.prefs.quiet_until(intent.priority, facts.now))
+    .flatten();
     Ok(held)
 }
 
@@ -159,7 +162,7 @@ pub fn plan(
                         "the push has no title and no body".into(),
                     ));
                 }
-                DeliveryContent::Push(PushContent {
+                let push = PushContent {
                     title,
                     body,
                     data,
@@ -167,7 +170,11 @@ pub fn plan(
                         Content::Plain { action_url, .. } => action_url.clone(),
                         Content::Template { .. } => None,
                     },
-                })
+                };
+                match channel {
+                    Channel::WebPush => DeliveryContent::WebPush(push),
+                    _ => DeliveryContent::Push(push),
+                }
             }
         };
         if channel != Channel::InApp {

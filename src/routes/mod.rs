@@ -17,6 +17,7 @@ mod rules;
 mod send;
 mod templates;
 mod users;
+mod web_push;
 mod webhooks;
 mod ws;
 
@@ -57,6 +58,7 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub jwt_ttl_secs: u64,
     pub max_frame_bytes: usize,
+    pub web_push: crate::channels::web_push::WebPushRoutes,
 }
 
 /// Parses a `{user_id}` path segment.
@@ -131,7 +133,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(events::configure)
                 .configure(deliveries::configure)
                 .configure(webhooks::configure)
-                .configure(callbacks::configure),
+                .configure(callbacks::configure)
+                .configure(web_push::configure),
         );
     }
 }
@@ -140,6 +143,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
 pub fn static_files(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         if dir.is_dir() {
+            cfg.configure(web_push::service_worker(dir.clone()));
             let index = dir.join("index.html");
             cfg.service(actix_files::Files::new("/static", &dir)).route(
                 "/",

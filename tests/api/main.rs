@@ -17,4 +17,5 @@ mod processes;
 mod send;
 mod sources;
 mod stubs;
+mod webpush;
 mod websocket;

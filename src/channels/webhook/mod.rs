@@ -19,7 +19,7 @@ pub mod redact;
 mod response;
 mod ssrf;
 
-pub use guard::{UrlError, WebhookUrl};
+pub use guard::{client as guarded_client, refusal, UrlError, WebhookUrl};
 pub use ssrf::is_private;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

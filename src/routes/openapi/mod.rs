@@ -21,6 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::preferences::svc_get, super::preferences::svc_put, super::preferences::svc_patch,
         super::devices::my_list, super::devices::my_register, super::devices::my_delete,
         super::devices::svc_list, super::devices::svc_register, super::devices::svc_delete,
+        super::web_push::public_key, super::web_push::clicked,
         super::ws::connect,
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
         super::templates::delete, super::templates::versions, super::templates::render,
