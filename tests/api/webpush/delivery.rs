@@ -173,7 +173,54 @@ async fn a_throttled_push_is_retried_no_sooner_than_retry_after(backend: Backend
     assert_eq!(sent["attempts"], 2, "{sent}");
 }
 
+async fn rules_and_preferences_choose_web_push_like_any_channel(backend: Backend) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let service = PushService::start(vec![(201, vec![])]).await;
+    let who = Subscriber::generate();
+    let token = subscribe(&app, &service, &who, "wp-rule").await;
+    let admin_post =
+        |path: &str, body: Value| app.admin(reqwest::Method::POST, path).json(&body).send();
+    let tpl =
+        json!({"code": "shipped", "push": {"title": "Your order shipped", "body": "On its way"}});
+    let res = admin_post("/api/v1/templates", tpl)
+        .await
+        .expect("template");
+    assert_eq!(res.status(), 201);
+    let rule = json!({"name": "shipped", "event_pattern": "order.shipped", "channels": ["web_push"],
+                      "template_code": "shipped"});
+    let res = admin_post("/api/v1/rules", rule).await.expect("rule");
+    assert_eq!(res.status(), 201);
+    let event = json!({"event_id": "e-wp-1", "event_type": "order.shipped", "user_id": "wp-rule"});
+    let res = admin_post("/api/v1/events", event).await.expect("event");
+    assert_eq!(res.status(), 202);
+    let got = received(&service, 1).await.remove(0);
+    assert_eq!(
+        who.open(&got)["title"],
+        "Your order shipped",
+        "the template's push parts"
+    );
+
+    let res = app
+        .as_user(&token, reqwest::Method::PATCH, "/api/v1/preferences")
+        .json(&json!({"channels": {"web_push": false}}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status(), 200);
+    let res = app
+        .send(
+            json!({"user_id": "wp-rule", "title": "Muted", "body": "b", "channels": ["web_push"]}),
+        )
+        .await;
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["channels"]["web_push"], "suppressed", "{body}");
+    assert_eq!(service.received().len(), 1, "nothing more was pushed");
+}
+
 on_both!(
+    rules_and_preferences_choose_web_push_like_any_channel,
     a_sent_web_push_arrives_signed_and_decrypts_to_the_notification,
     a_subscription_the_push_service_dropped_is_deactivated,
     a_throttled_push_is_retried_no_sooner_than_retry_after,
