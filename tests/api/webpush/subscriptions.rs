@@ -103,3 +103,47 @@ async fn the_public_key_is_served_to_users_and_admins_only_and_survives_a_restar
         .await;
     assert_eq!(second["public_key"], key);
 }
+
+#[actix_web::test]
+async fn the_service_worker_is_served_from_the_root_and_a_subscription_can_be_removed() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.web_push_allow_private = true)
+        .await
+        .expect("app");
+    let res = app
+        .client
+        .get(app.url("/herald-sw.js"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    let kind = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    assert!(kind.is_some_and(|k| k.contains("javascript")), "{kind:?}");
+    let text = res.text().await.unwrap_or_default();
+    assert!(text.contains("showNotification") && text.contains("/api/v1/web-push/clicked"));
+
+    let token = app.token("wp-leaving").await;
+    let endpoint = "http://127.0.0.1:9/push/leaving?x=1";
+    let sub = Subscriber::generate().subscription(endpoint);
+    let (status, _) = app
+        .post_json(
+            &token,
+            "/api/v1/devices",
+            json!({"platform": "web", "subscription": sub}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let path = format!("/api/v1/devices/{}", urlencoding::encode(endpoint));
+    let res = app
+        .as_user(&token, reqwest::Method::DELETE, &path)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(
+        res.status(),
+        204,
+        "the SDK removes a subscription by its endpoint"
+    );
+}
