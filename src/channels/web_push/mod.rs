@@ -112,6 +112,7 @@ impl WebPushProvider {
     }
 
     /// Encrypts, signs and posts to one subscription.
+    #[tracing::instrument(skip_all, fields(origin = %sub.origin()))]
     async fn send_one(
         &self,
         sub: &WebPushSubscription,
@@ -198,13 +199,17 @@ impl WebPushProvider {
         match (sent.is_empty(), retry) {
             // The push services' message URLs when they gave them, else one
             // id of Herald's, so a click report can find the delivery.
-            (false, _) => Ok(Sent {
-                provider_message_id: Some(
-                    Some(sent.into_iter().flatten().collect::<Vec<_>>().join(","))
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or_else(|| format!("web_push:{}", delivery.id)),
-                ),
-            }),
+            (false, _) => {
+                let ids: Vec<String> = sent.into_iter().flatten().collect();
+                let id = if ids.is_empty() {
+                    format!("web_push:{}", delivery.id)
+                } else {
+                    ids.join(",")
+                };
+                Ok(Sent {
+                    provider_message_id: Some(id),
+                })
+            }
             (true, Some(e)) => Err(e),
             (true, None) => Err(ProviderError::Permanent(errors.join("; "))),
         }
