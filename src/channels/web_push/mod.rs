@@ -77,7 +77,8 @@ impl WebPushProvider {
     ) -> Result<Self, SetupError> {
         let vapid = Vapid::from_settings(settings).map_err(|e| SetupError(e.to_string()))?;
         if vapid.subject().ends_with("@localhost") {
-            tracing::warn!(subject = vapid.subject(), "set HERALD_VAPID_SUBJECT (or an https HERALD_PUBLIC_URL): push services may refuse a VAPID contact at localhost");
+            // Info, not a warning: a development server has no public contact to give.
+            tracing::info!(subject = vapid.subject(), "set HERALD_VAPID_SUBJECT (or an https HERALD_PUBLIC_URL): push services may refuse a VAPID contact at localhost");
         }
         let transport = HttpTransport::new(settings.web_push_allow_private)
             .map_err(|e| SetupError(format!("cannot build the Web Push HTTP client: {e}")))?;
