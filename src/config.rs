@@ -126,6 +126,16 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Most bytes of a webhook response body read and kept as the delivery's excerpt.
     pub webhook_max_response_bytes: usize,
+    /// Web Push: the VAPID private key (base64url, 32 bytes); generated into `data_dir` when unset.
+    /// Nodes sharing a database must all set the same one.
+    #[serde(default)]
+    pub vapid_private_key: Option<SecretString>,
+    /// The VAPID contact push services see (`mailto:` or `https:`); defaults from `public_url`.
+    #[serde(default)]
+    pub vapid_subject: Option<String>,
+    /// Let Web Push subscriptions name private addresses and plain-http endpoints (tests only).
+    #[serde(default)]
+    pub web_push_allow_private: bool,
     /// Largest output of one template render; a longer render fails.
     pub template_max_output_bytes: usize,
     /// Slack Web API base for bot-mode sends (`{base}/api/chat.postMessage`).

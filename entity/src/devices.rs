@@ -12,11 +12,13 @@ pub struct Model {
     pub token: String,
     /// `ios`, `android` or `web`.
     pub platform: String,
-    /// `apns` or `fcm`.
+    /// `apns`, `fcm` or `web_push`.
     pub provider: String,
     /// The app's own device identifier, when it sends one.
     pub device_id: Option<String>,
     pub active: bool,
+    /// A Web Push subscription's keys, `{"p256dh","auth"}` as JSON; the endpoint is the token.
+    pub web_push_keys: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

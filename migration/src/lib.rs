@@ -7,6 +7,7 @@ mod m20261122_000001_core;
 mod m20261122_000002_events;
 mod m20261201_000001_outbox;
 mod m20261201_000002_hygiene;
+mod m20261201_000010_web_push;
 mod m20261201_000011_chat;
 mod m20261201_000012_inbox;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_events::Migration),
             Box::new(m20261201_000001_outbox::Migration),
             Box::new(m20261201_000002_hygiene::Migration),
+            Box::new(m20261201_000010_web_push::Migration),
             Box::new(m20261201_000011_chat::Migration),
             Box::new(m20261201_000012_inbox::Migration),
         ]

@@ -17,6 +17,7 @@ pub mod scheduler;
 pub mod sms;
 pub mod sns;
 pub mod start;
+pub mod web_push;
 pub mod webhook;
 
 pub use actor::{ChannelActor, ChannelConfig, Dispatch, Restart};

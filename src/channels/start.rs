@@ -7,6 +7,7 @@ use super::inflight::InFlight;
 use super::push::PushProvider;
 use super::scheduler::{DueSignal, Lane, Scheduler};
 use super::sms::SmsProvider;
+use super::web_push::WebPushProvider;
 use super::webhook::WebhookProvider;
 use super::{ChannelActor, ChannelConfig, Dispatch, Provider, Restart, RetryPolicy};
 use crate::config::Settings;
@@ -58,6 +59,10 @@ pub fn providers(
         Arc::new(WebhookProvider::from_settings(settings, db)?),
     ));
     out.extend(super::chat::providers(settings, db)?);
+    out.push((
+        Channel::WebPush,
+        Arc::new(WebPushProvider::from_settings(settings, db, breakers)?),
+    ));
     Ok(out)
 }
 

@@ -14,10 +14,12 @@ pub enum Channel {
     Slack,
     Discord,
     Teams,
+    /// Browser push (RFC 8030) straight to the subscription's push service, without FCM.
+    WebPush,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 8] = [
+    pub const ALL: [Channel; 9] = [
         Channel::InApp,
         Channel::Email,
         Channel::Push,
@@ -26,6 +28,7 @@ impl Channel {
         Channel::Slack,
         Channel::Discord,
         Channel::Teams,
+        Channel::WebPush,
     ];
 
     /// The chat services: messages go to a per-user or per-rule destination.
@@ -47,6 +50,7 @@ impl Channel {
             "slack" => Ok(Self::Slack),
             "discord" => Ok(Self::Discord),
             "teams" | "msteams" => Ok(Self::Teams),
+            "web_push" | "web-push" | "webpush" => Ok(Self::WebPush),
             _ => Err(DomainError::InvalidChannel(raw.to_string())),
         }
     }
@@ -61,6 +65,7 @@ impl Channel {
             Self::Slack => "slack",
             Self::Discord => "discord",
             Self::Teams => "teams",
+            Self::WebPush => "web_push",
         }
     }
 }
@@ -80,6 +85,7 @@ mod tests {
         assert_eq!(Channel::parse("in-app"), Ok(Channel::InApp));
         assert_eq!(Channel::parse("EMAIL"), Ok(Channel::Email));
         assert!(Channel::parse("pigeon").is_err());
+        assert_eq!(Channel::parse("web-push"), Ok(Channel::WebPush));
         for c in Channel::ALL {
             assert_eq!(Channel::parse(c.as_str()), Ok(c));
         }

@@ -188,6 +188,8 @@ pub enum DeliveryContent {
     Slack(ChatContent),
     Discord(ChatContent),
     Teams(ChatContent),
+    /// The same message as `Push`, sent to the user's Web Push subscriptions.
+    WebPush(PushContent),
 }
 
 impl DeliveryContent {
@@ -201,6 +203,7 @@ impl DeliveryContent {
             Self::Slack(_) => Channel::Slack,
             Self::Discord(_) => Channel::Discord,
             Self::Teams(_) => Channel::Teams,
+            Self::WebPush(_) => Channel::WebPush,
         }
     }
 }

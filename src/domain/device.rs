@@ -69,6 +69,8 @@ impl Platform {
 pub enum PushProvider {
     Apns,
     Fcm,
+    /// A browser's own push service, reached directly with VAPID (the `web_push` channel).
+    WebPush,
 }
 
 impl PushProvider {
@@ -76,6 +78,7 @@ impl PushProvider {
         match raw.trim().to_ascii_lowercase().as_str() {
             "apns" => Ok(Self::Apns),
             "fcm" => Ok(Self::Fcm),
+            "web_push" => Ok(Self::WebPush),
             _ => Err(DomainError::InvalidProvider(raw.to_string())),
         }
     }
@@ -84,6 +87,7 @@ impl PushProvider {
         match self {
             Self::Apns => "apns",
             Self::Fcm => "fcm",
+            Self::WebPush => "web_push",
         }
     }
 }

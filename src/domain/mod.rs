@@ -14,6 +14,7 @@ mod preferences;
 mod profile;
 mod rule;
 mod text;
+mod web_push;
 
 pub use channel::Channel;
 pub use chat::{chat_part, ChatContent, ChatDestination, ChatTarget, SlackChannelId};
@@ -35,6 +36,7 @@ pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, Quiet
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use text::{find_nul, has_control};
+pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,7 +45,7 @@ pub enum DomainError {
     InvalidUserId(String),
     #[error("invalid notification id: {0}")]
     InvalidNotificationId(String),
-    #[error("unknown channel '{0}'; expected one of in_app, email, push, sms, webhook, slack, discord, teams")]
+    #[error("unknown channel '{0}'; expected one of in_app, email, push, web_push, sms, webhook, slack, discord, teams")]
     InvalidChannel(String),
     #[error("invalid category: {0}")]
     InvalidCategory(String),
@@ -53,7 +55,7 @@ pub enum DomainError {
     InvalidDeviceToken(String),
     #[error("unknown platform '{0}'; expected ios, android or web")]
     InvalidPlatform(String),
-    #[error("unknown push provider '{0}'; expected apns or fcm")]
+    #[error("unknown push provider '{0}'; expected apns, fcm or web_push")]
     InvalidProvider(String),
     #[error("invalid quiet hours: {0}")]
     InvalidQuietHours(String),

@@ -1,5 +1,5 @@
 use super::{users, StoreResult};
-use crate::domain::{DeviceToken, Platform, PushProvider, UserId};
+use crate::domain::{DeviceToken, Platform, PushProvider, UserId, WebPushSubscription};
 use chrono::Utc;
 use entity::devices as d;
 use sea_orm::{
@@ -14,6 +14,8 @@ pub struct NewDevice {
     pub platform: Platform,
     pub provider: PushProvider,
     pub device_id: Option<String>,
+    /// A Web Push subscription (its endpoint is the token); `None` for APNs and FCM.
+    pub web_push: Option<WebPushSubscription>,
 }
 
 /// Registers a token for `user`. A token identifies one app install, so
@@ -26,6 +28,7 @@ pub async fn register(
 ) -> StoreResult<d::Model> {
     users::ensure(db, user).await?;
     let now = Utc::now();
+    let keys = dev.web_push.as_ref().map(WebPushSubscription::keys_json);
     let existing = d::Entity::find()
         .filter(d::Column::Token.eq(dev.token.as_str()))
         .one(db)
@@ -38,6 +41,7 @@ pub async fn register(
             am.provider = Set(dev.provider.as_str().to_string());
             am.device_id = Set(dev.device_id);
             am.active = Set(true);
+            am.web_push_keys = Set(keys);
             am.updated_at = Set(now);
             am.update(db).await?
         }
@@ -50,6 +54,7 @@ pub async fn register(
                 provider: Set(dev.provider.as_str().to_string()),
                 device_id: Set(dev.device_id),
                 active: Set(true),
+                web_push_keys: Set(keys),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod send_requests;
 pub mod templates;
 pub mod users;
+pub mod web_push;
 pub mod webhooks;
 pub mod writer;
 

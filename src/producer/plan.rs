@@ -83,7 +83,10 @@ pub fn decide(
         _ => {}
     }
     // Quiet hours hold back what would make a device buzz; the feed is silent.
-    let buzzes = matches!(channel, Channel::Email | Channel::Push | Channel::Sms);
+    let buzzes = matches!(
+        channel,
+        Channel::Email | Channel::Push | Channel::WebPush | Channel::Sms
+    );
     let held = (buzzes || channel.is_chat())
         .then(|| facts.prefs.quiet_until(intent.priority, facts.now))
         .flatten();
@@ -214,7 +217,7 @@ pub fn plan(
                         "the push has no title and no body".into(),
                     ));
                 }
-                DeliveryContent::Push(PushContent {
+                let push = PushContent {
                     title,
                     body,
                     data,
@@ -222,7 +225,11 @@ pub fn plan(
                         Content::Plain { action_url, .. } => action_url.clone(),
                         Content::Template { .. } => None,
                     },
-                })
+                };
+                match channel {
+                    Channel::WebPush => DeliveryContent::WebPush(push),
+                    _ => DeliveryContent::Push(push),
+                }
             }
         };
         if channel != Channel::InApp {

@@ -69,7 +69,7 @@ pub fn render(
             ..
         } => {
             let r = templates
-                .render(code, locale, channel.as_str(), vars)
+                .render(code, locale, template_section(channel), vars)
                 .map_err(|e| ProducerError::Render {
                     template: code.clone(),
                     message: e.to_string(),
@@ -112,7 +112,7 @@ pub fn render(
                     html: r.parts.get("html").cloned(),
                 },
                 Channel::Sms => Rendered::Sms { text: part("text") },
-                Channel::Push => Rendered::Push {
+                Channel::Push | Channel::WebPush => Rendered::Push {
                     title: part("title"),
                     body: part("body"),
                     data: json_part("data")?,
@@ -126,6 +126,15 @@ pub fn render(
             };
             Ok((rendered, Some((r.code.clone(), r.version))))
         }
+    }
+}
+
+/// The template parts a channel renders: Web Push shows what a native push
+/// shows, so it reads the template's `push` parts rather than a section of its own.
+fn template_section(channel: Channel) -> &'static str {
+    match channel {
+        Channel::WebPush => Channel::Push.as_str(),
+        other => other.as_str(),
     }
 }
 
@@ -153,7 +162,7 @@ fn plain(
         Channel::Sms => Rendered::Sms {
             text: if body.is_empty() { title } else { body }.to_string(),
         },
-        Channel::Push => Rendered::Push {
+        Channel::Push | Channel::WebPush => Rendered::Push {
             title: title.to_string(),
             body: body.to_string(),
             data: Some(data.clone()).filter(|d| d.as_object().is_some_and(|o| !o.is_empty())),

@@ -3,7 +3,8 @@
 use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, AuthedUser};
-use crate::domain::{DeviceToken, Platform, PushProvider, UserId};
+use crate::channels::webhook::WebhookUrl;
+use crate::domain::{DeviceToken, Platform, PushProvider, UserId, WebPushSubscription};
 use crate::persistence::devices::{self, NewDevice};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -21,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/users/{user_id}/devices/{token}").delete(svc_delete));
 }
 
-/// `{token, platform, provider}`, or the older `{fcm_token, platform, device_id}` form.
+/// `{token, platform, provider}`, the older `{fcm_token, platform, device_id}` form,
+/// or `{platform: "web", subscription}` for Web Push.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
@@ -29,9 +31,72 @@ pub struct DeviceInput {
     pub fcm_token: Option<String>,
     /// `ios`, `android` or `web`.
     pub platform: String,
-    /// `apns` or `fcm`; defaults to fcm for `fcm_token`, else by platform.
+    /// `apns`, `fcm` or `web_push`; defaults to fcm for `fcm_token`, web_push with a `subscription`, else by platform.
     pub provider: Option<String>,
     pub device_id: Option<String>,
+    /// A browser's `PushSubscription.toJSON()`, for provider `web_push` (platform `web`, no token).
+    pub subscription: Option<SubscriptionInput>,
+}
+
+/// `{endpoint, keys: {p256dh, auth}}` as the Push API gives it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    pub endpoint: String,
+    pub keys: SubscriptionKeys,
+    /// Sent by browsers, unused: a push service answers 404/410 once it passes.
+    #[serde(default, rename = "expirationTime")]
+    #[schema(value_type = Option<f64>)]
+    pub expiration_time: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// A Web Push subscription as a device: its endpoint is the token. The
+/// endpoint comes from the browser, so it must resolve to a public address.
+async fn web_push_device(
+    state: &AppState,
+    d: DeviceInput,
+    sub: SubscriptionInput,
+) -> Result<NewDevice, ApiError> {
+    let platform = Platform::parse(&d.platform)?;
+    let provider = d.provider.as_deref().map(PushProvider::parse).transpose()?;
+    let refused = |m: &str| ApiError::unprocessable("invalid_subscription", m);
+    if platform != Platform::Web || provider.is_some_and(|p| p != PushProvider::WebPush) {
+        return Err(refused(
+            "a subscription is for platform web, provider web_push",
+        ));
+    }
+    if d.token.is_some() || d.fcm_token.is_some() {
+        return Err(refused("send a subscription or a token, not both"));
+    }
+    if let Some(id) = &d.device_id {
+        crate::domain::bounded_text("device_id", id.clone(), 256)?;
+    }
+    let allow_private = state.web_push.allow_private;
+    let parsed = WebPushSubscription::parse(
+        &sub.endpoint,
+        &sub.keys.p256dh,
+        &sub.keys.auth,
+        allow_private,
+    )?;
+    WebhookUrl::parse(parsed.endpoint())
+        .map_err(|e| refused(&e.to_string()))?
+        .check_resolved(allow_private)
+        .await
+        .map_err(|e| refused(&e.to_string()))?;
+    Ok(NewDevice {
+        token: DeviceToken::parse(parsed.endpoint())?,
+        platform,
+        provider: PushProvider::WebPush,
+        device_id: d.device_id,
+        web_push: Some(parsed),
+    })
 }
 
 impl TryFrom<DeviceInput> for NewDevice {
@@ -58,6 +123,12 @@ impl TryFrom<DeviceInput> for NewDevice {
             Some(p) => PushProvider::parse(&p)?,
             None => implied.unwrap_or_else(|| platform.default_provider()),
         };
+        if provider == PushProvider::WebPush {
+            return Err(ApiError::unprocessable(
+                "invalid_subscription",
+                "a web_push device is registered with its subscription, not a token",
+            ));
+        }
         if let Some(id) = &d.device_id {
             crate::domain::bounded_text("device_id", id.clone(), 256)?;
         }
@@ -66,6 +137,7 @@ impl TryFrom<DeviceInput> for NewDevice {
             platform,
             provider,
             device_id: d.device_id,
+            web_push: None,
         })
     }
 }
@@ -101,9 +173,12 @@ impl From<entity::devices::Model> for DeviceView {
 async fn register(
     state: &AppState,
     user: &UserId,
-    input: DeviceInput,
+    mut input: DeviceInput,
 ) -> Result<HttpResponse, ApiError> {
-    let dev = NewDevice::try_from(input)?;
+    let dev = match input.subscription.take() {
+        Some(sub) => web_push_device(state, input, sub).await?,
+        None => NewDevice::try_from(input)?,
+    };
     let row = devices::register(&state.db, user, dev).await?;
     Ok(HttpResponse::Created().json(DeviceView::from(row)))
 }

@@ -20,6 +20,7 @@ mod send;
 mod sse;
 mod templates;
 mod users;
+mod web_push;
 mod webhooks;
 mod ws;
 
@@ -64,6 +65,7 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// Set when a drain starts: `/ready` answers 503 from then on.
     pub draining: crate::shutdown::Draining,
+    pub web_push: crate::channels::web_push::WebPushRoutes,
 }
 
 /// Parses a `{user_id}` path segment.
@@ -140,7 +142,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(events::configure)
                 .configure(deliveries::configure)
                 .configure(webhooks::configure)
-                .configure(callbacks::configure),
+                .configure(callbacks::configure)
+                .configure(web_push::configure),
         );
     }
 }
@@ -149,6 +152,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
 pub fn static_files(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         if dir.is_dir() {
+            cfg.configure(web_push::service_worker(dir.clone()));
             let index = dir.join("index.html");
             cfg.service(actix_files::Files::new("/static", &dir)).route(
                 "/",

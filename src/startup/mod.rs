@@ -280,6 +280,7 @@ impl Application {
             jwt_ttl_secs: settings.jwt_ttl_secs,
             max_frame_bytes: settings.ws.max_frame_bytes,
             draining,
+            web_push: channels::web_push::WebPushRoutes::from_settings(&settings)?,
         });
 
         let listener = TcpListener::bind(&settings.bind)

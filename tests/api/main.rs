@@ -21,4 +21,5 @@ mod shutdown;
 mod sources;
 mod sse;
 mod stubs;
+mod webpush;
 mod websocket;

@@ -9,11 +9,11 @@ async fn preferences_default_to_everything_on_and_put_replaces(app: TestApp) {
     assert_eq!(s, 200);
     assert_eq!(
         prefs["channels"],
-        json!({"in_app": true, "email": true, "push": true, "sms": true, "webhook": true,
+        json!({"in_app": true, "email": true, "push": true, "sms": true, "webhook": true, "web_push": true,
                "slack": true, "discord": true, "teams": true})
     );
     assert_eq!(prefs["quiet_hours"], Value::Null);
-    let doc = json!({"channels": {"in_app": true, "email": true, "push": true, "sms": false, "webhook": true,
+    let doc = json!({"channels": {"in_app": true, "email": true, "push": true, "sms": false, "webhook": true, "web_push": true,
                                   "slack": true, "discord": false, "teams": true},
                      "categories": {"marketing": {"email": false, "in_app": false}},
                      "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Europe/Paris"}});

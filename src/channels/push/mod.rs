@@ -114,7 +114,8 @@ impl PushProvider {
             .await
             .map_err(store)?
             .into_iter()
-            .filter(|d| d.active)
+            // Web Push subscriptions have a channel of their own.
+            .filter(|d| d.active && d.provider != crate::domain::PushProvider::WebPush.as_str())
             .collect();
         if targets.is_empty() {
             return Err(ProviderError::Unsendable(
@@ -185,7 +186,7 @@ const APNS_BREAKER: &str = "push:apns";
 
 /// One call to a push service behind its breaker: deferred while it is open,
 /// and its outcome recorded (any answer closes it, a retryable failure counts).
-async fn guarded(
+pub(crate) async fn guarded(
     breakers: &Breakers,
     name: &str,
     call: impl std::future::Future<Output = Result<String, ProviderError>>,

@@ -26,6 +26,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::devices::svc_list, super::devices::svc_register, super::devices::svc_delete,
         super::chat::my_list, super::chat::my_put, super::chat::my_delete,
         super::chat::svc_list, super::chat::svc_put, super::chat::svc_delete,
+        super::web_push::public_key, super::web_push::clicked,
         super::ws::connect,
         super::sse::stream,
         super::templates::create, super::templates::list, super::templates::get, super::templates::update,
