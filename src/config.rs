@@ -131,6 +131,9 @@ pub struct Settings {
     /// How long finished deliveries are kept (`HERALD_RETENTION__DELIVERY_DAYS`).
     #[serde(default)]
     pub retention: crate::retention::RetentionSettings,
+    /// How rule, template and webhook changes reach every node (`HERALD_CATALOG__*`).
+    #[serde(default)]
+    pub catalog: crate::pipeline::CatalogSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -321,6 +324,9 @@ impl Settings {
                 key: "amqp_queues",
                 reason: e,
             });
+        }
+        if self.catalog.reload_interval_secs == 0 {
+            return bad("catalog.reload_interval_secs", "must be at least 1");
         }
         if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
             return bad(

@@ -7,6 +7,7 @@ mod m20261122_000001_core;
 mod m20261122_000002_events;
 mod m20261201_000001_outbox;
 mod m20261201_000002_hygiene;
+mod m20261201_000013_catalog_version;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_events::Migration),
             Box::new(m20261201_000001_outbox::Migration),
             Box::new(m20261201_000002_hygiene::Migration),
+            Box::new(m20261201_000013_catalog_version::Migration),
         ]
     }
 }

@@ -62,7 +62,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let rule = parse_rule(&body, uuid::Uuid::now_v7())?;
     let saved = rules::create(&state.db, &rule).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Created().json(rule_json(&saved)))
 }
 
@@ -101,7 +101,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let rule = parse_rule(&body, parse_id(&path)?)?;
     let saved = rules::update(&state.db, &rule).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(rule_json(&saved)))
 }
 
@@ -117,6 +117,6 @@ pub async fn delete(
     if !rules::delete(&state.db, parse_id(&path)?).await? {
         return Err(ApiError::not_found("rule"));
     }
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -116,14 +116,18 @@ impl Application {
         let due = DueSignal::default();
         let feed = Arc::new(Feed::new(db.clone(), bus.clone()));
 
-        let catalog = Catalog::new(db.clone(), settings.template_max_output_bytes);
+        let catalog = Catalog::new(
+            db.clone(),
+            settings.template_max_output_bytes,
+            &settings.catalog,
+        );
         catalog
             .reload()
             .await
             .context("cannot load rules and templates")?;
-        actix_web::rt::spawn(catalog.clone().run());
         // Background loops stop when the server does (see `run_until_stopped`).
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        crate::pipeline::catalog_sync::start(&catalog, &settings.catalog, stopping.clone());
         actix_web::rt::spawn(
             limits
                 .clone()
