@@ -158,6 +158,9 @@ pub struct Settings {
     /// (`HERALD_SHUTDOWN_DEADLINE_SECS`); 1 to 3600.
     #[serde(default = "crate::shutdown::default_deadline_secs")]
     pub shutdown_deadline_secs: u64,
+    /// How rule, template and webhook changes reach every node (`HERALD_CATALOG__*`).
+    #[serde(default)]
+    pub catalog: crate::pipeline::CatalogSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -358,6 +361,9 @@ impl Settings {
                 key: "amqp_queues",
                 reason: e,
             });
+        }
+        if self.catalog.reload_interval_secs == 0 {
+            return bad("catalog.reload_interval_secs", "must be at least 1");
         }
         if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
             return bad(

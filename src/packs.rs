@@ -2,9 +2,9 @@
 //! by `herald import DIR` and `POST /api/v1/import`.
 
 use crate::domain::{Category, Channel, DomainError, EventPattern, Priority, RecipientMap, Rule};
-use crate::persistence::{rules, templates, StoreError};
+use crate::persistence::{catalog_version, rules, templates, StoreError};
 use crate::templates::{check, TemplateError, TemplateParts};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde_json::{json, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +171,7 @@ pub fn rule_json(r: &Rule) -> Value {
 
 /// Saves a template version unless the current one already has these parts.
 pub async fn upsert_template(
-    db: &DatabaseConnection,
+    db: &(impl ConnectionTrait + TransactionTrait),
     t: &TemplateInput,
 ) -> Result<(i32, bool), PackError> {
     check(&t.parts).map_err(|source| PackError::Template {
@@ -199,8 +199,18 @@ pub async fn upsert_template(
     ))
 }
 
-/// Loads a pack `{templates: [...], rules: [...]}`; returns counts of what changed.
+/// Loads a pack `{templates: [...], rules: [...]}` in one transaction (all or
+/// nothing, one catalog change); returns counts of what changed.
 pub async fn import(db: &DatabaseConnection, pack: &Value) -> Result<Value, PackError> {
+    let txn = db.begin().await.map_err(StoreError::from)?;
+    // Bumped first: the write takes SQLite's lock before the reads below.
+    catalog_version::bump(&txn).await?;
+    let summary = import_in(&txn, pack).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(summary)
+}
+
+async fn import_in(db: &DatabaseTransaction, pack: &Value) -> Result<Value, PackError> {
     let (mut t_new, mut t_same, mut r_new, mut r_updated, mut r_same) = (0, 0, 0, 0, 0);
     for t in pack
         .get("templates")

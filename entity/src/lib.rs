@@ -5,6 +5,7 @@
 //! platform's own string user id.
 
 pub mod api_keys;
+pub mod catalog_version;
 pub mod chat_destinations;
 pub mod dead_letters;
 pub mod deliveries;

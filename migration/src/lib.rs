@@ -10,6 +10,7 @@ mod m20261201_000002_hygiene;
 mod m20261201_000010_web_push;
 mod m20261201_000011_chat;
 mod m20261201_000012_inbox;
+mod m20261201_000013_catalog_version;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_web_push::Migration),
             Box::new(m20261201_000011_chat::Migration),
             Box::new(m20261201_000012_inbox::Migration),
+            Box::new(m20261201_000013_catalog_version::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! of HTTP, actors or providers.
 
 pub mod api_keys;
+pub mod catalog_version;
 pub mod chat;
 pub mod deliveries;
 pub mod devices;

@@ -1,10 +1,10 @@
-use super::{parse_json, StoreError, StoreResult};
+use super::{catalog_version, parse_json, StoreError, StoreResult};
 use crate::domain::{Category, Channel, EventPattern, Priority, RecipientMap, Rule};
 use chrono::Utc;
 use entity::rules as r;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -50,18 +50,26 @@ fn active(rule: &Rule) -> r::ActiveModel {
     }
 }
 
-pub async fn create(db: &impl ConnectionTrait, rule: &Rule) -> StoreResult<Rule> {
-    to_rule(active(rule).insert(db).await?)
+pub async fn create(db: &impl TransactionTrait, rule: &Rule) -> StoreResult<Rule> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
+    let saved = to_rule(active(rule).insert(&txn).await?)?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
-pub async fn update(db: &impl ConnectionTrait, rule: &Rule) -> StoreResult<Rule> {
+pub async fn update(db: &impl TransactionTrait, rule: &Rule) -> StoreResult<Rule> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
     let existing = r::Entity::find_by_id(rule.id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(StoreError::NotFound)?;
     let mut am = active(rule);
     am.created_at = Set(existing.created_at);
-    to_rule(am.update(db).await?)
+    let saved = to_rule(am.update(&txn).await?)?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<Rule>> {
@@ -99,8 +107,15 @@ pub async fn load_enabled(db: &impl ConnectionTrait) -> StoreResult<Vec<Rule>> {
         .collect())
 }
 
-pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
-    Ok(r::Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+pub async fn delete(db: &impl TransactionTrait, id: Uuid) -> StoreResult<bool> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
+    let deleted = r::Entity::delete_by_id(id).exec(&txn).await?.rows_affected > 0;
+    // Nothing deleted, nothing changed: the bump is rolled back with the rest.
+    if deleted {
+        txn.commit().await?;
+    }
+    Ok(deleted)
 }
 
 /// Finds a rule by name (imports are idempotent by name).

@@ -5,14 +5,14 @@ mod parts;
 
 pub use parts::{TemplateParts, PART_NAMES};
 
-use super::{parse_json, StoreError, StoreResult};
+use super::{catalog_version, parse_json, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use entity::{template_versions as v, templates as t};
 use sea_orm::sea_query::Expr;
 use sea_orm::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -44,7 +44,7 @@ fn parts_of(text: &str) -> StoreResult<TemplateParts> {
 /// Saves a new version of (code, locale), creating the template when needed; returns the version.
 /// With `must_be_new`, an existing (code, locale) is a conflict.
 pub async fn save(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait,
     code: &str,
     locale: &str,
     description: Option<String>,
@@ -52,6 +52,7 @@ pub async fn save(
     must_be_new: bool,
 ) -> StoreResult<i32> {
     let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
     let now = Utc::now();
     // Write first: a SQLite transaction that reads and then writes can fail to
     // upgrade its lock while another writer holds it; one that writes first waits.
@@ -153,10 +154,12 @@ pub async fn list(db: &impl ConnectionTrait) -> StoreResult<Vec<TemplateRow>> {
 }
 
 /// Deletes every locale and version of `code`.
-pub async fn delete(db: &impl ConnectionTrait, code: &str) -> StoreResult<bool> {
+pub async fn delete(db: &impl TransactionTrait, code: &str) -> StoreResult<bool> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
     let ids: Vec<Uuid> = t::Entity::find()
         .filter(t::Column::Code.eq(code))
-        .all(db)
+        .all(&txn)
         .await?
         .into_iter()
         .map(|r| r.id)
@@ -166,12 +169,13 @@ pub async fn delete(db: &impl ConnectionTrait, code: &str) -> StoreResult<bool> 
     }
     v::Entity::delete_many()
         .filter(v::Column::TemplateId.is_in(ids.clone()))
-        .exec(db)
+        .exec(&txn)
         .await?;
     t::Entity::delete_many()
         .filter(t::Column::Id.is_in(ids))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(true)
 }
 

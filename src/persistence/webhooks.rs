@@ -1,12 +1,12 @@
 //! Webhook endpoints.
 
-use super::{parse_json, StoreError, StoreResult};
+use super::{catalog_version, parse_json, StoreError, StoreResult};
 use chrono::Utc;
 use entity::webhook_endpoints as w;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -26,12 +26,14 @@ pub fn patterns(m: &w::Model) -> StoreResult<Vec<String>> {
 }
 
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     input: EndpointInput,
     secret: String,
 ) -> StoreResult<w::Model> {
     let now = Utc::now();
-    Ok(w::ActiveModel {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
+    let row = w::ActiveModel {
         id: Set(Uuid::now_v7()),
         url: Set(input.url),
         description: Set(input.description),
@@ -43,17 +45,21 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     id: Uuid,
     input: EndpointInput,
 ) -> StoreResult<w::Model> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
     let row = w::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(StoreError::NotFound)?;
     let mut am: w::ActiveModel = row.into();
@@ -67,7 +73,9 @@ pub async fn update(
         am.disabled_reason = Set(None);
     }
     am.updated_at = Set(Utc::now());
-    Ok(am.update(db).await?)
+    let row = am.update(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<Option<w::Model>> {
@@ -88,8 +96,14 @@ pub async fn enabled(db: &impl ConnectionTrait) -> StoreResult<Vec<w::Model>> {
         .await?)
 }
 
-pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<bool> {
-    Ok(w::Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+pub async fn delete(db: &impl TransactionTrait, id: Uuid) -> StoreResult<bool> {
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
+    let deleted = w::Entity::delete_by_id(id).exec(&txn).await?.rows_affected > 0;
+    if deleted {
+        txn.commit().await?;
+    }
+    Ok(deleted)
 }
 
 pub async fn rotate(db: &impl ConnectionTrait, id: Uuid, secret: String) -> StoreResult<bool> {
@@ -113,7 +127,7 @@ pub async fn record_success(db: &impl ConnectionTrait, id: Uuid) -> StoreResult<
 
 /// Counts a failed attempt; returns true when this one disabled the endpoint.
 pub async fn record_failure(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: Uuid,
     reason: &str,
 ) -> StoreResult<bool> {
@@ -125,6 +139,17 @@ pub async fn record_failure(
         .filter(w::Column::Id.eq(id))
         .exec(db)
         .await?;
+    let due = w::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some_and(|e| e.enabled && e.failure_count >= DISABLE_AFTER_FAILURES);
+    if !due {
+        return Ok(false);
+    }
+    // Disabling is a catalog change. The version row is locked first, as in
+    // every catalog write, so two writers never wait on each other's rows.
+    let txn = db.begin().await?;
+    catalog_version::bump(&txn).await?;
     let res = w::Entity::update_many()
         .col_expr(w::Column::Enabled, Expr::value(false))
         .col_expr(
@@ -137,9 +162,14 @@ pub async fn record_failure(
         .filter(w::Column::Id.eq(id))
         .filter(w::Column::Enabled.eq(true))
         .filter(w::Column::FailureCount.gte(DISABLE_AFTER_FAILURES))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(res.rows_affected > 0)
+    // Another sender disabled it first: nothing changed, the bump is rolled back.
+    let disabled = res.rows_affected > 0;
+    if disabled {
+        txn.commit().await?;
+    }
+    Ok(disabled)
 }
 
 /// The endpoint's deliveries, newest first.

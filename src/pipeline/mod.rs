@@ -3,11 +3,12 @@
 //! plans and commits the event's unit (its guard row included) and publishes.
 
 mod catalog;
+pub mod catalog_sync;
 mod dead_letters;
 pub mod fast;
 mod recipient;
 
-pub use catalog::{Catalog, RELOAD_INTERVAL};
+pub use catalog::{Catalog, CatalogSettings};
 
 use crate::domain::{Event, EventError};
 use crate::persistence::writer::{EventRecord, Guard, Unit};
@@ -127,6 +128,7 @@ impl Pipeline {
     }
 
     pub async fn process(&self, event: Event, source: &str) -> Result<Outcome, PipelineError> {
+        self.catalog.check_before_event().await;
         let outcome = |status, n, d| Outcome {
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),

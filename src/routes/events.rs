@@ -222,6 +222,6 @@ pub async fn import(
     body: super::Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let summary = crate::packs::import(&state.db, &body).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(summary))
 }

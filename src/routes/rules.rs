@@ -131,7 +131,7 @@ pub async fn create(
     let rule = parse_rule(&body, uuid::Uuid::now_v7())?;
     let saved = rules::create(&state.db, &rule).await?;
     save_chat(&state, saved.id, &section).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Created().json(shown(&state, &saved).await?))
 }
 
@@ -176,7 +176,7 @@ pub async fn update(
     let rule = parse_rule(&body, parse_id(&path)?)?;
     let saved = rules::update(&state.db, &rule).await?;
     save_chat(&state, saved.id, &section).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(shown(&state, &saved).await?))
 }
 
@@ -194,6 +194,6 @@ pub async fn delete(
         return Err(ApiError::not_found("rule"));
     }
     chat::delete_all(&state.db, &Owner::Rule(id)).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::NoContent().finish())
 }

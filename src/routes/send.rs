@@ -219,6 +219,10 @@ pub async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let (intent, extras) = body.into_inner().into_intent()?;
     let request_id = intent.request_id.clone();
+    // A template `herald import` just wrote (SQLite) renders from this send on.
+    if matches!(intent.content, Content::Template { .. }) {
+        state.pipeline.catalog().check_before_event().await;
+    }
     let outcome = state.pipeline.producer().send_with(intent, extras).await?;
     Ok(respond(outcome, request_id))
 }

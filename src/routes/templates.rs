@@ -56,7 +56,7 @@ pub async fn create(
         ));
     }
     let (version, _) = upsert_template(&state.db, &input).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Created().json(json!({"code": input.code, "locale": input.locale, "version": version, "parts": input.parts.to_json()})))
 }
 
@@ -111,7 +111,7 @@ pub async fn update(
         false,
     )
     .await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(json!({"code": code, "locale": input.locale, "version": version, "parts": input.parts.to_json()})))
 }
 
@@ -127,7 +127,7 @@ pub async fn delete(
     if !templates::delete(&state.db, &template_code(&path)?).await? {
         return Err(ApiError::not_found("template"));
     }
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -116,7 +116,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_input(&state, &body).await?;
     let row = webhooks::create(&state.db, input, new_secret()).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Created().json(view(&row, true)))
 }
 
@@ -157,7 +157,7 @@ pub async fn update(
     let id = parse_id(&path)?;
     let input = parse_input(&state, &body).await?;
     let row = webhooks::update(&state.db, id, input).await?;
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(view(&row, false)))
 }
 
@@ -173,7 +173,7 @@ pub async fn delete(
     if !webhooks::delete(&state.db, parse_id(&path)?).await? {
         return Err(ApiError::not_found("webhook"));
     }
-    state.pipeline.catalog().reload().await?;
+    state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -120,16 +120,20 @@ impl Application {
         let due = DueSignal::default();
         let feed = Arc::new(Feed::new(db.clone(), bus.clone(), &settings.inbox));
 
-        let catalog = Catalog::new(db.clone(), settings.template_max_output_bytes);
+        let catalog = Catalog::new(
+            db.clone(),
+            settings.template_max_output_bytes,
+            &settings.catalog,
+        );
         catalog
             .reload()
             .await
             .context("cannot load rules and templates")?;
-        actix_web::rt::spawn(catalog.clone().run());
         // Background loops stop last in a drain (see `crate::shutdown`).
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let (deliveries_stop, deliveries) = tokio::sync::watch::channel(false);
         let mut sources = SourceTasks::default();
+        crate::pipeline::catalog_sync::start(&catalog, &settings.catalog, stopping.clone());
         actix_web::rt::spawn(
             limits
                 .clone()

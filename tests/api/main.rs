@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod catalog_sync;
 mod chat;
 mod delivery;
 mod events;
