@@ -12,6 +12,7 @@ mod health;
 mod input;
 mod openapi;
 mod preferences;
+mod presence;
 mod ratelimit;
 mod rules;
 mod send;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub callback_guard: Arc<crate::channels::callbacks::CallbackGuard>,
     pub http: reqwest::Client,
     pub hub: Hub,
+    /// The realtime bus's health, presence and this node's id.
+    pub bus: crate::bus::BusHandles,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
     pub jwt_ttl_secs: u64,
@@ -123,6 +126,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .service(Endpoint::new("/ws").get(ws::connect))
                 .service(Endpoint::new("/send").post(send::send))
                 .configure(users::configure)
+                .configure(presence::configure)
                 .configure(feed::configure)
                 .configure(preferences::configure)
                 .configure(devices::configure)

@@ -15,7 +15,7 @@ use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
 use crate::producer::{Producer, ProducerDeps};
 use crate::ratelimit::RateLimits;
-use crate::realtime::{Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps};
+use crate::realtime::{Hub, MemoryTrimmer, SessionConfig, SessionDeps};
 use crate::routes::{self, AppState};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
 use crate::sources::redis::{RedisIdempotency, RedisSource};
@@ -108,7 +108,12 @@ impl Application {
         let hub = Hub::start(settings.ws.hub_shards);
         actix_web::rt::spawn(MemoryTrimmer::new(hub.clone()).run());
         let stats = Arc::new(Stats::default());
-        let bus = Arc::new(InProcessBus::new(hub.clone()));
+        // Background loops stop when the server does (see `run_until_stopped`).
+        let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let crate::bus::BusParts {
+            bus,
+            handles: bus_handles,
+        } = crate::bus::start(&settings, &hub, stopping.clone())?;
         let (writer, writer_tasks) = NotificationWriter::new(db.clone());
         for task in writer_tasks {
             actix_web::rt::spawn(task.run());
@@ -122,8 +127,6 @@ impl Application {
             .await
             .context("cannot load rules and templates")?;
         actix_web::rt::spawn(catalog.clone().run());
-        // Background loops stop when the server does (see `run_until_stopped`).
-        let (shutdown, stopping) = tokio::sync::watch::channel(false);
         actix_web::rt::spawn(
             limits
                 .clone()
@@ -247,6 +250,7 @@ impl Application {
                 .build()
                 .context("cannot build an HTTP client")?,
             hub,
+            bus: bus_handles,
             sessions,
             stats,
             jwt_ttl_secs: settings.jwt_ttl_secs,
