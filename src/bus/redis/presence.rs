@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn live_nodes_with_sessions_count_and_others_do_not() {
         let f = fields(&[
-            ("a", "2:1000"),
+            ("a", "2:1100"),
             ("b", "1:1500"),
             ("c", "0:1900"),
             ("d", "3:100"),
