@@ -109,3 +109,61 @@ async fn a_read_on_one_node_clears_the_badge_on_every_other_node() {
         assert_eq!(next_of_type(ws, "read_all").await["unread_count"], 0);
     }
 }
+
+#[actix_web::test]
+async fn with_per_user_channels_a_send_reaches_the_other_node_once_it_has_subscribed() {
+    let prefix = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = prefix.clone();
+    let Some(nodes) = cluster(2, &redis_url(), move |s| {
+        s.bus_layout = herald::bus::redis::LayoutKind::PerUser;
+        if let Ok(mut p) = seen.lock() {
+            *p = s.bus_channel_prefix.clone();
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let channel = format!(
+        "{}:user:cy",
+        prefix.lock().map(|p| p.clone()).unwrap_or_default()
+    );
+    let token = nodes[0].token("cy").await;
+    let (mut far, _) = nodes[1].ws(&token, None).await;
+    // The subscription follows the first local session asynchronously (see README).
+    let client = redis::Client::open(redis_url()).expect("redis client");
+    let conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    crate::helpers::wait_for("node 1 to subscribe to cy's channel", 10, || {
+        let (mut conn, channel) = (conn.clone(), channel.clone());
+        async move {
+            let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&channel)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+            counts.first().is_some_and(|c| c.1 == 1)
+        }
+    })
+    .await;
+    nodes[0].notify("cy", "per user").await;
+    let f = next_of_type(&mut far, "notification").await;
+    assert_eq!(f["notification"]["title"], "per user");
+    drop(far);
+    crate::helpers::wait_for("node 1 to unsubscribe after the last session", 10, || {
+        let (mut conn, channel) = (conn.clone(), channel.clone());
+        async move {
+            let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&channel)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+            counts.first().is_some_and(|c| c.1 == 0)
+        }
+    })
+    .await;
+}
