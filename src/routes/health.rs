@@ -168,6 +168,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Sessions closed because their outbound queue overflowed.",
         hub.evicted,
     );
+    metric(
+        "herald_bus_connected",
+        "gauge",
+        "Whether this node hears the other nodes' frames (1) or its bus link is degraded (0).",
+        u64::from(state.bus.health.state() == LinkState::Connected),
+    );
     out.push_str(
         "# HELP herald_circuit_open Whether a delivery channel's circuit is open (1) or not (0).\n",
     );
