@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs the WebSocket delivery benchmark against 3 release nodes on PostgreSQL and a
 # private Redis, or one node on the memory bus for comparison.
-# Usage: scripts/bench-cluster.sh [sharded|per_user|single] [connections] [rate] [duration]
+# Usage: scripts/bench-cluster.sh [redis|single] [connections] [rate] [duration]
 # Nodes share core 0; the load generator runs on core 1. Sends go through node 1,
-# connections are spread over every node.
+# connections are spread over every node. BENCH_PROFILE=debug uses debug binaries.
 set -euo pipefail
-layout=${1:-sharded}; conns=${2:-10000}; rate=${3:-2000}; secs=${4:-10}
+layout=${1:-redis}; conns=${2:-10000}; rate=${3:-2000}; secs=${4:-10}
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/herald-target}
-cargo build --release --bins -q
-bin=$CARGO_TARGET_DIR/release
+if [ "${BENCH_PROFILE:-release}" = debug ]; then
+  cargo build --bins -q; bin=$CARGO_TARGET_DIR/debug
+else
+  cargo build --release --bins -q; bin=$CARGO_TARGET_DIR/release
+fi
 work=$(mktemp -d)
-ulimit -n 40000
+ulimit -n 20000
 redis_port=${BENCH_REDIS_PORT:-16390}
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
 redis=$!
@@ -25,7 +28,7 @@ nodes=3
 if [ "$layout" = single ]; then
   nodes=1
 else
-  export HERALD_BUS=redis HERALD_BUS_LAYOUT=$layout HERALD_REDIS_URL=redis://127.0.0.1:$redis_port
+  export HERALD_BUS=redis HERALD_REDIS_URL=redis://127.0.0.1:$redis_port
 fi
 pids=(); urls=()
 for i in $(seq 1 $nodes); do

@@ -75,9 +75,7 @@ pub struct Settings {
     pub bus: crate::bus::BusKind,
     /// This node's id on the bus and in presence; hostname plus a random suffix when unset.
     pub node_id: Option<String>,
-    /// Redis channel layout: `sharded` (fixed channels every node subscribes to) or `per_user`.
-    pub bus_layout: crate::bus::redis::LayoutKind,
-    /// Channels of the `sharded` layout.
+    /// Redis channels frames are spread over; every node subscribes to all of them.
     pub bus_shards: u16,
     /// Prefix of the bus's Redis channels and presence keys.
     pub bus_channel_prefix: String,
@@ -254,7 +252,6 @@ impl Settings {
             .set_default("rate_limit.test_per_user_per_hour", 20)?
             .set_default("redis_max_deliveries", 5)?
             .set_default("bus", "memory")?
-            .set_default("bus_layout", "sharded")?
             .set_default("bus_shards", 16)?
             .set_default("bus_channel_prefix", "herald")?
             .set_default("bus_publish_queue", 65_536)?

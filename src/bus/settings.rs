@@ -80,7 +80,7 @@ impl BusSettings {
         Ok(Self {
             kind: s.bus,
             node,
-            layout: Layout::new(s.bus_layout, s.bus_shards),
+            layout: Layout::new(s.bus_shards),
             prefix: s.bus_channel_prefix.clone(),
             publish_queue: s.bus_publish_queue,
             presence_ttl: std::time::Duration::from_secs(s.presence_ttl_secs),

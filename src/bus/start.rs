@@ -67,7 +67,6 @@ pub fn start(
     )
     .context("cannot set up the Redis connection for the bus")?;
     let (queue, outgoing) = tokio::sync::mpsc::channel(cfg.publish_queue);
-    let sink = Arc::default();
     actix_web::rt::spawn(
         Subscriber::new(SubscriberParts {
             client,
@@ -77,7 +76,6 @@ pub fn start(
             layout: cfg.layout,
             prefix: cfg.prefix.clone(),
             health: health.clone(),
-            sink: Arc::clone(&sink),
         })
         .run(shutdown.clone()),
     );
@@ -90,14 +88,7 @@ pub fn start(
         cfg.presence_ttl,
         cfg.last_seen_retention,
     );
-    let observer = PresenceObserver::new(
-        hub.clone(),
-        cfg.node.clone(),
-        store.clone(),
-        cfg.layout,
-        sink,
-    )
-    .start();
+    let observer = PresenceObserver::new(hub.clone(), cfg.node.clone(), store.clone()).start();
     actix_web::rt::spawn(PresenceHeartbeat::new(observer, cfg.presence_ttl).run(shutdown));
     tracing::info!(node = %cfg.node, layout = ?cfg.layout, "realtime bus on redis");
     Ok(BusParts {

@@ -63,7 +63,7 @@ pub struct ShardStats {
 }
 
 /// A user's local session count went 0→1 (`online`) or 1→0: sent by a shard
-/// to its observer (presence, per-user bus subscriptions).
+/// to its observer (presence, or anything else that follows who is connected here).
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "()")]
 pub struct UserPresenceChanged {

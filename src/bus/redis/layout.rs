@@ -1,58 +1,31 @@
-//! Which Redis channel carries a user's frames.
-//!
-//! - `sharded`: a fixed set of channels, `{prefix}:bus:{n}`, that every node
-//!   subscribes to at start; each node drops frames for users it does not hold.
-//! - `per_user`: one channel per user, `{prefix}:user:{id}`, subscribed on a
-//!   node's first local session of that user and unsubscribed on its last.
-
-use serde::Deserialize;
-
-/// `HERALD_BUS_LAYOUT`.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum LayoutKind {
-    #[default]
-    Sharded,
-    PerUser,
-}
+//! Which Redis channel carries a user's frames: one of a fixed set,
+//! `{prefix}:bus:{n}`, that every node subscribes to at start; each node
+//! drops frames for users it does not hold. (One channel per user, subscribed
+//! on a node's first local session, was measured against this and removed:
+//! see BENCHMARKS.md, "Several nodes".)
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    Sharded { shards: u16 },
-    PerUser,
+pub struct Layout {
+    shards: u16,
 }
 
 impl Layout {
-    pub fn new(kind: LayoutKind, shards: u16) -> Self {
-        match kind {
-            LayoutKind::Sharded => Self::Sharded {
-                shards: shards.max(1),
-            },
-            LayoutKind::PerUser => Self::PerUser,
+    pub fn new(shards: u16) -> Self {
+        Self {
+            shards: shards.max(1),
         }
     }
 
     /// The channel a frame for `user_id` is published on.
     pub fn channel(&self, prefix: &str, user_id: &str) -> String {
-        match *self {
-            Self::Sharded { shards } => {
-                format!("{prefix}:bus:{}", shard_of(user_id, shards))
-            }
-            Self::PerUser => format!("{prefix}:user:{user_id}"),
-        }
+        format!("{prefix}:bus:{}", shard_of(user_id, self.shards))
     }
 
-    /// Channels a node subscribes to whatever users it holds.
-    pub fn fixed_channels(&self, prefix: &str) -> Vec<String> {
-        match *self {
-            Self::Sharded { shards } => (0..shards).map(|n| format!("{prefix}:bus:{n}")).collect(),
-            Self::PerUser => vec![],
-        }
-    }
-
-    /// Whether a node follows its local users one channel each.
-    pub fn per_user(&self) -> bool {
-        matches!(self, Self::PerUser)
+    /// Every channel, all of which each node subscribes to.
+    pub fn channels(&self, prefix: &str) -> Vec<String> {
+        (0..self.shards)
+            .map(|n| format!("{prefix}:bus:{n}"))
+            .collect()
     }
 }
 
@@ -73,8 +46,8 @@ mod tests {
 
     #[test]
     fn a_user_always_maps_to_the_same_shard_channel() {
-        let l = Layout::new(LayoutKind::Sharded, 16);
-        assert_eq!(l.channel("herald", "alice"), l.channel("herald", "alice"));
+        let l = Layout::new(16);
+        assert_eq!(l.channel("herald", "alice"), "herald:bus:7");
         // Pinned: a change here would split a cluster running mixed versions.
         assert_eq!(shard_of("alice", 16), 7);
         assert_eq!(shard_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u16);
@@ -90,23 +63,15 @@ mod tests {
     }
 
     #[test]
-    fn sharded_nodes_subscribe_to_every_shard_and_per_user_nodes_to_none_up_front() {
-        let sharded = Layout::new(LayoutKind::Sharded, 4);
+    fn a_node_subscribes_to_every_shard() {
         assert_eq!(
-            sharded.fixed_channels("p"),
+            Layout::new(4).channels("p"),
             vec!["p:bus:0", "p:bus:1", "p:bus:2", "p:bus:3"]
         );
-        assert!(Layout::new(LayoutKind::PerUser, 4)
-            .fixed_channels("p")
-            .is_empty());
-        assert_eq!(Layout::PerUser.channel("p", "bob"), "p:user:bob");
     }
 
     #[test]
     fn zero_shards_is_treated_as_one() {
-        assert_eq!(
-            Layout::new(LayoutKind::Sharded, 0),
-            Layout::Sharded { shards: 1 }
-        );
+        assert_eq!(Layout::new(0).channels("p"), vec!["p:bus:0"]);
     }
 }

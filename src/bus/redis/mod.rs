@@ -11,7 +11,7 @@ mod presence;
 mod publisher;
 mod subscriber;
 
-pub use layout::{shard_of, Layout, LayoutKind};
+pub use layout::{shard_of, Layout};
 pub use presence::{PresenceHeartbeat, PresenceObserver, RedisPresence, HEARTBEAT_FRACTION};
 pub use publisher::{Outgoing, Publisher, PUBLISH_BATCH};
 pub use subscriber::{Delivered, Subscriber, SubscriberParts};

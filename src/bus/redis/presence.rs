@@ -10,8 +10,6 @@
 //! refresh can never overwrite a later "gone" with a stale "here".
 
 use super::super::{BusError, NodeId, Presence, PresenceView};
-use super::subscriber::SharedSink;
-use super::Layout;
 use crate::domain::UserId;
 use crate::realtime::{Hub, UserPresenceChanged};
 use actix::prelude::*;
@@ -153,31 +151,16 @@ fn summarise(fields: &HashMap<String, String>, now_ms: i64, ttl_ms: i64) -> Summ
 pub struct Refresh;
 
 /// The hub's observer on a Redis-bus node: writes presence on 0→1 and 1→0,
-/// refreshes it on [`Refresh`], and in the per-user layout follows each
-/// local user's channel.
+/// and refreshes it on [`Refresh`].
 pub struct PresenceObserver {
     hub: Hub,
     node: NodeId,
     store: RedisPresence,
-    layout: Layout,
-    sink: SharedSink,
 }
 
 impl PresenceObserver {
-    pub fn new(
-        hub: Hub,
-        node: NodeId,
-        store: RedisPresence,
-        layout: Layout,
-        sink: SharedSink,
-    ) -> Self {
-        Self {
-            hub,
-            node,
-            store,
-            layout,
-            sink,
-        }
+    pub fn new(hub: Hub, node: NodeId, store: RedisPresence) -> Self {
+        Self { hub, node, store }
     }
 }
 
@@ -199,24 +182,6 @@ impl Handler<UserPresenceChanged> for PresenceObserver {
 
     #[tracing::instrument(skip_all, fields(user = %msg.user_id, online = msg.online))]
     fn handle(&mut self, msg: UserPresenceChanged, _: &mut Self::Context) -> Self::Result {
-        if self.layout.per_user() {
-            let sink = self.sink.lock().ok().and_then(|s| s.clone());
-            if let Some(mut sink) = sink {
-                let channel = self.layout.channel(&self.store.prefix, &msg.user_id);
-                let online = msg.online;
-                // Not awaited: a slow SUBSCRIBE must not hold presence writes back.
-                actix::spawn(async move {
-                    let r = if online {
-                        sink.subscribe(&channel).await
-                    } else {
-                        sink.unsubscribe(&channel).await
-                    };
-                    if let Err(e) = r {
-                        tracing::debug!(error = %e, "per-user (un)subscribe failed; the reconnect resubscribes");
-                    }
-                });
-            }
-        }
         let (hub, store, node) = (self.hub.clone(), self.store.clone(), self.node.clone());
         AtomicResponse::new(Box::pin(
             async move {

@@ -8,8 +8,6 @@ use super::{Layout, RECONNECT_MAX, RECONNECT_MIN};
 use crate::realtime::{Hub, InProcessBus};
 use futures_util::StreamExt;
 use rand::Rng;
-use redis::aio::PubSubSink;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -25,10 +23,6 @@ pub enum Delivered {
     Malformed,
 }
 
-/// The live subscription's sink, shared with the presence observer, which
-/// follows users one channel each in the per-user layout. `None` while down.
-pub type SharedSink = Arc<Mutex<Option<PubSubSink>>>;
-
 pub struct SubscriberParts {
     pub client: redis::Client,
     pub hub: Hub,
@@ -37,7 +31,6 @@ pub struct SubscriberParts {
     pub layout: Layout,
     pub prefix: String,
     pub health: BusHealth,
-    pub sink: SharedSink,
 }
 
 pub struct Subscriber(SubscriberParts);
@@ -55,9 +48,6 @@ impl Subscriber {
                 r = self.connection(&mut failures) => r,
             };
             self.0.health.set(LinkState::Degraded);
-            if let Ok(mut s) = self.0.sink.lock() {
-                *s = None;
-            }
             match outcome {
                 Ok(()) => tracing::warn!("bus subscription ended; reconnecting"),
                 Err(e) => tracing::warn!(error = %e, failures, "bus subscription failed; retrying"),
@@ -74,25 +64,10 @@ impl Subscriber {
     /// One connection's life. Returns when the server closes it.
     async fn connection(&self, failures: &mut u32) -> Result<(), BusError> {
         let p = &self.0;
-        let (sink, mut stream) = p.client.get_async_pubsub().await?.split();
-        let mut sink_for_subscribe = sink.clone();
-        // Shared before the snapshot of local users: a user who arrives in between
-        // is subscribed by the observer, at worst twice, never not at all.
-        if let Ok(mut s) = p.sink.lock() {
-            *s = Some(sink);
-        }
-        let mut channels = p.layout.fixed_channels(&p.prefix);
-        if p.layout.per_user() {
-            channels.extend(
-                p.hub
-                    .local_users()
-                    .await
-                    .into_iter()
-                    .map(|(u, _)| p.layout.channel(&p.prefix, &u)),
-            );
-        }
+        let (mut sink, mut stream) = p.client.get_async_pubsub().await?.split();
+        let channels = p.layout.channels(&p.prefix);
         for chunk in channels.chunks(SUBSCRIBE_CHUNK) {
-            sink_for_subscribe.subscribe(chunk).await?;
+            sink.subscribe(chunk).await?;
         }
         p.health.set(LinkState::Connected);
         *failures = 0;
