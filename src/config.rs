@@ -70,6 +70,21 @@ pub struct Settings {
     pub redis_claim_idle_ms: u64,
     /// Transient failures of one stream entry before it is dead-lettered and acknowledged.
     pub redis_max_deliveries: u32,
+    // Realtime bus and presence across nodes (`src/bus/`).
+    /// `memory` (one node) or `redis` (frames between nodes over `redis_url`).
+    pub bus: crate::bus::BusKind,
+    /// This node's id on the bus and in presence; hostname plus a random suffix when unset.
+    pub node_id: Option<String>,
+    /// Redis channels frames are spread over; every node subscribes to all of them.
+    pub bus_shards: u16,
+    /// Prefix of the bus's Redis channels and presence keys.
+    pub bus_channel_prefix: String,
+    /// Frames queued for Redis before new ones are dropped (other nodes catch up by seq).
+    pub bus_publish_queue: usize,
+    /// A node's presence entry lives this long after its last heartbeat (refreshed every third of it).
+    pub presence_ttl_secs: u64,
+    /// How long a user's presence record, and so `last_seen`, is kept after the last heartbeat.
+    pub presence_last_seen_secs: u64,
     /// `smtp://user:pass@host:587?tls=starttls|implicit|none`; unset writes `.eml` files to `data_dir/outbox`.
     pub smtp_url: Option<SecretString>,
     /// A second SMTP relay, used when the primary fails or its circuit is open.
@@ -266,6 +281,12 @@ impl Settings {
             .set_default("rate_limit.api_key_burst", 1000)?
             .set_default("rate_limit.test_per_user_per_hour", 20)?
             .set_default("redis_max_deliveries", 5)?
+            .set_default("bus", "memory")?
+            .set_default("bus_shards", 16)?
+            .set_default("bus_channel_prefix", "herald")?
+            .set_default("bus_publish_queue", 65_536)?
+            .set_default("presence_ttl_secs", 30)?
+            .set_default("presence_last_seen_secs", 86_400)?
             .set_default("sns_topic_arns", "")?
             .set_default("callback_max_age_secs", 300)?
             .set_default("webhook_max_response_bytes", 4096)?

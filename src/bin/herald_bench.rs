@@ -1,7 +1,10 @@
 //! Load tool: connects N WebSocket users to a running Herald, sends
 //! notifications through `POST /api/v1/send` at a fixed rate, and reports
 //! delivery latency (send -> frame received) plus the server's memory per
-//! connection and idle CPU (heartbeats). See BENCHMARKS.md for how to run it.
+//! connection and idle CPU (heartbeats). With `--ws-urls` the connections are
+//! spread over several nodes while sends go through `--url`, and `--pid`
+//! takes every node's PID, so CPU and memory are summed over the cluster.
+//! See BENCHMARKS.md for how to run it.
 
 use clap::Parser;
 use futures_util::StreamExt;
@@ -15,9 +18,13 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Parser, Debug)]
 #[command(about = "Herald WebSocket delivery benchmark")]
 struct Args {
-    /// Base URL of the server.
+    /// Base URL of the server that sends go through.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Base URLs the WebSocket connections are spread over, comma-separated
+    /// (connection i goes to the i-th modulo their number); default `--url`.
+    #[arg(long, value_delimiter = ',')]
+    ws_urls: Vec<String>,
     /// Admin API key (or one with the send scope, plus admin for token minting).
     #[arg(long, env = "HERALD_ADMIN_API_KEY")]
     admin_key: String,
@@ -36,9 +43,9 @@ struct Args {
     /// Seconds to stay idle after connecting, to measure heartbeat CPU.
     #[arg(long, default_value_t = 10)]
     idle: u64,
-    /// Server PID, to read its RSS and CPU time from /proc.
-    #[arg(long)]
-    pid: Option<u32>,
+    /// Server PIDs, comma-separated, to read their RSS and CPU time from /proc (summed).
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
     /// Concurrent in-flight sends.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -54,6 +61,28 @@ struct Args {
     /// Exchange the server consumes from (HERALD_AMQP_EXCHANGE).
     #[arg(long, default_value = "herald.events")]
     exchange: String,
+    /// The bus's Redis: its `INFO cpu` is read before and after the load phase.
+    #[arg(long)]
+    redis_url: Option<String>,
+}
+
+/// Redis's own CPU time (user + system), in seconds.
+async fn redis_cpu(url: &Option<String>) -> Option<f64> {
+    let client = redis::Client::open(url.as_deref()?).ok()?;
+    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(&mut conn)
+        .await
+        .ok()?;
+    let field = |name: &str| -> Option<f64> {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(field("used_cpu_user")? + field("used_cpu_sys")?)
 }
 
 /// Creates the template and rule that turn `bench.event` into an in-app notification.
@@ -71,6 +100,14 @@ async fn prepare_ingest(http: &reqwest::Client, args: &Args) -> anyhow::Result<(
         .send()
         .await?;
     Ok(())
+}
+
+/// Summed over every PID; `None` if any cannot be read.
+fn summed(pids: &[u32], f: fn(u32) -> Option<u64>) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| f(p)).sum()
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -114,13 +151,18 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
-    let ws_base = args.url.replacen("http", "ws", 1);
+    let bases = if args.ws_urls.is_empty() {
+        vec![args.url.clone()]
+    } else {
+        args.ws_urls.clone()
+    };
+    let ws_bases: Vec<String> = bases.iter().map(|u| u.replacen("http", "ws", 1)).collect();
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
     let users: Vec<String> = (0..args.connections)
         .map(|i| format!("bench-{run}-{i}"))
         .collect();
 
-    let rss_before = args.pid.and_then(rss_kib);
+    let rss_before = summed(&args.pid, rss_kib);
     println!("minting {} tokens", users.len());
     let mut tokens = Vec::with_capacity(users.len());
     for u in &users {
@@ -147,10 +189,11 @@ async fn main() -> anyhow::Result<()> {
     println!("connecting {} websockets", users.len());
     let t0 = Instant::now();
     let mut connected = 0usize;
-    for chunk in tokens.chunks(args.connect_batch) {
-        let conns = chunk
-            .iter()
-            .map(|t| tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?token={t}")));
+    for (c, chunk) in tokens.chunks(args.connect_batch).enumerate() {
+        let conns = chunk.iter().enumerate().map(|(j, t)| {
+            let base = &ws_bases[(c * args.connect_batch + j) % ws_bases.len()];
+            tokio_tungstenite::connect_async(format!("{base}/api/v1/ws?token={t}"))
+        });
         for res in futures_util::future::join_all(conns).await {
             let (ws, _) = res?;
             connected += 1;
@@ -185,10 +228,10 @@ async fn main() -> anyhow::Result<()> {
 
     // Idle phase: memory per connection and heartbeat CPU.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    if let Some(pid) = args.pid {
-        let ticks0 = cpu_ticks(pid);
+    if !args.pid.is_empty() {
+        let ticks0 = summed(&args.pid, cpu_ticks);
         tokio::time::sleep(Duration::from_secs(args.idle)).await;
-        let rss_after = rss_kib(pid);
+        let rss_after = summed(&args.pid, rss_kib);
         if let (Some(b), Some(a)) = (rss_before, rss_after) {
             println!(
                 "server RSS {} KiB -> {} KiB: {:.1} KB per idle connection",
@@ -197,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
                 (a.saturating_sub(b) as f64 * 1024.0) / connected as f64 / 1000.0
             );
         }
-        if let (Some(c0), Some(c1)) = (ticks0, cpu_ticks(pid)) {
+        if let (Some(c0), Some(c1)) = (ticks0, summed(&args.pid, cpu_ticks)) {
             let pct = (c1 - c0) as f64 / args.idle as f64; // ticks/s == % of one core
             println!(
                 "idle server CPU over {}s: {:.2}% of one core",
@@ -230,7 +273,8 @@ async fn main() -> anyhow::Result<()> {
     let total = args.rate * args.duration;
     let sem = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
     let failures = Arc::new(AtomicU64::new(0));
-    let cpu0 = args.pid.and_then(cpu_ticks);
+    let cpu0 = summed(&args.pid, cpu_ticks);
+    let redis0 = redis_cpu(&args.redis_url).await;
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / args.rate.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let load_start = Instant::now();
@@ -283,7 +327,8 @@ async fn main() -> anyhow::Result<()> {
     let _ = sem.acquire_many(args.concurrency as u32).await;
     let send_secs = load_start.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu1 = args.pid.and_then(cpu_ticks);
+    let cpu1 = summed(&args.pid, cpu_ticks);
+    let redis1 = redis_cpu(&args.redis_url).await;
 
     let h = shared
         .hist
@@ -312,6 +357,13 @@ async fn main() -> anyhow::Result<()> {
             "server CPU under load: {:.0}% of one core, {:.1} us per notification",
             (c1 - c0) as f64 / secs,
             (c1 - c0) as f64 * 10_000.0 / total as f64
+        );
+    }
+    if let (Some(r0), Some(r1)) = (redis0, redis1) {
+        println!(
+            "redis CPU under load: {:.0} ms, {:.1} us per notification",
+            (r1 - r0) * 1000.0,
+            (r1 - r0) * 1_000_000.0 / total as f64
         );
     }
     Ok(())

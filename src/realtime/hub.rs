@@ -1,7 +1,10 @@
 //! The hub: N shard actors, each owning the sessions of the users that hash
 //! to it, so no single mailbox carries every publish.
 
-use super::messages::{Connect, Deliver, Disconnect, Evict, GetStats, Publish, ShardStats};
+use super::messages::{
+    Connect, Deliver, Disconnect, Evict, GetStats, LocalUsers, Observe, Publish, Resync, ResyncAll,
+    ShardStats, UserPresenceChanged, UserSessions,
+};
 use crate::bus::{Bus, BusMessage};
 use crate::protocol::CLOSE_RECONNECT;
 use actix::dev::SendError;
@@ -13,12 +16,26 @@ struct Registered {
     session_id: u64,
     deliver: Recipient<Deliver>,
     evict: Recipient<Evict>,
+    resync: Recipient<Resync>,
 }
 
 #[derive(Default)]
 pub struct HubShard {
     users: HashMap<String, Vec<Registered>>,
     evicted: u64,
+    /// Told when a user's local session count goes 0→1 and 1→0.
+    observer: Option<Recipient<UserPresenceChanged>>,
+}
+
+impl HubShard {
+    fn changed(&self, user_id: &str, online: bool) {
+        if let Some(o) = &self.observer {
+            o.do_send(UserPresenceChanged {
+                user_id: user_id.to_string(),
+                online,
+            });
+        }
+    }
 }
 
 impl Actor for HubShard {
@@ -28,11 +45,16 @@ impl Actor for HubShard {
 impl Handler<Connect> for HubShard {
     type Result = ();
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        self.users.entry(msg.user_id).or_default().push(Registered {
+        let sessions = self.users.entry(msg.user_id.clone()).or_default();
+        sessions.push(Registered {
             session_id: msg.session_id,
             deliver: msg.deliver,
             evict: msg.evict,
+            resync: msg.resync,
         });
+        if sessions.len() == 1 {
+            self.changed(&msg.user_id, true);
+        }
     }
 }
 
@@ -43,6 +65,7 @@ impl Handler<Disconnect> for HubShard {
             sessions.retain(|s| s.session_id != msg.session_id);
             if sessions.is_empty() {
                 self.users.remove(&msg.user_id);
+                self.changed(&msg.user_id, false);
             }
         }
     }
@@ -76,6 +99,7 @@ impl Handler<Publish> for HubShard {
         self.evicted += evicted;
         if sessions.is_empty() {
             self.users.remove(&msg.user_id);
+            self.changed(&msg.user_id, false);
         }
     }
 }
@@ -88,6 +112,42 @@ impl Handler<GetStats> for HubShard {
             sessions: self.users.values().map(Vec::len).sum(),
             evicted: self.evicted,
         }
+    }
+}
+
+impl Handler<Observe> for HubShard {
+    type Result = ();
+    fn handle(&mut self, msg: Observe, _: &mut Self::Context) {
+        self.observer = msg.observer;
+    }
+}
+
+impl Handler<ResyncAll> for HubShard {
+    type Result = ();
+    fn handle(&mut self, _: ResyncAll, _: &mut Self::Context) {
+        for s in self.users.values().flatten() {
+            // do_send, not try_send: a full mailbox must not lose the one frame that heals it.
+            s.resync.do_send(Resync);
+        }
+    }
+}
+
+impl Handler<LocalUsers> for HubShard {
+    type Result = MessageResult<LocalUsers>;
+    fn handle(&mut self, _: LocalUsers, _: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.users
+                .iter()
+                .map(|(u, s)| (u.clone(), s.len()))
+                .collect(),
+        )
+    }
+}
+
+impl Handler<UserSessions> for HubShard {
+    type Result = usize;
+    fn handle(&mut self, msg: UserSessions, _: &mut Self::Context) -> usize {
+        self.users.get(&msg.user_id).map_or(0, Vec::len)
     }
 }
 
@@ -111,6 +171,43 @@ impl Hub {
         &self.shards[(h.finish() % self.shards.len() as u64) as usize]
     }
 
+    /// Registers (or clears) the observer of 0→1 and 1→0 session-count changes on every shard.
+    pub fn observe(&self, observer: Option<Recipient<UserPresenceChanged>>) {
+        for s in &self.shards {
+            s.do_send(Observe {
+                observer: observer.clone(),
+            });
+        }
+    }
+
+    /// Tells every local session to re-read what it may have missed.
+    pub fn resync_all(&self) {
+        for s in &self.shards {
+            s.do_send(ResyncAll);
+        }
+    }
+
+    /// Every user with local sessions, with their session count.
+    pub async fn local_users(&self) -> Vec<(String, usize)> {
+        let mut all = Vec::new();
+        for s in &self.shards {
+            if let Ok(users) = s.send(LocalUsers).await {
+                all.extend(users);
+            }
+        }
+        all
+    }
+
+    /// One user's local session count; `None` when the shard did not answer.
+    pub async fn user_sessions(&self, user_id: &str) -> Option<usize> {
+        self.shard_for(user_id)
+            .send(UserSessions {
+                user_id: user_id.to_string(),
+            })
+            .await
+            .ok()
+    }
+
     pub async fn stats(&self) -> ShardStats {
         let mut total = ShardStats::default();
         for s in &self.shards {
@@ -124,7 +221,9 @@ impl Hub {
     }
 }
 
-/// The single-node bus: publishes go straight to the local hub.
+/// The single-node bus: publishes go straight to the local hub. The Redis
+/// bus uses it too, for this node's own sessions.
+#[derive(Clone)]
 pub struct InProcessBus {
     hub: Hub,
 }

@@ -12,6 +12,7 @@ pub struct Connect {
     pub session_id: u64,
     pub deliver: Recipient<Deliver>,
     pub evict: Recipient<Evict>,
+    pub resync: Recipient<Resync>,
 }
 
 /// A session leaves (sent from `stopping()`).
@@ -59,4 +60,45 @@ pub struct ShardStats {
     pub users: usize,
     pub sessions: usize,
     pub evicted: u64,
+}
+
+/// A user's local session count went 0→1 (`online`) or 1→0: sent by a shard
+/// to its observer (presence, or anything else that follows who is connected here).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct UserPresenceChanged {
+    pub user_id: String,
+    pub online: bool,
+}
+
+/// Sets (or, with `None`, clears) a shard's presence observer. Sent by the
+/// observer from its `started()` and `stopping()`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Observe {
+    pub observer: Option<Recipient<UserPresenceChanged>>,
+}
+
+/// Asks a shard to tell each of its sessions to [`Resync`].
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResyncAll;
+
+/// Frames may have been missed (the bus between nodes was down): re-read the
+/// notifications after the last delivered seq, then send a fresh `hello` with
+/// the current unread count.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+/// Each user with sessions on a shard, with their count (presence heartbeat).
+#[derive(Message)]
+#[rtype(result = "Vec<(String, usize)>")]
+pub struct LocalUsers;
+
+/// How many sessions one user has on this node.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct UserSessions {
+    pub user_id: String,
 }

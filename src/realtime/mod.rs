@@ -15,7 +15,9 @@ mod trim;
 pub use drain::{NodeDraining, SessionRegistry, GOING_AWAY_REASON};
 pub use hub::{Hub, HubShard, InProcessBus};
 pub use limits::{ConnectionLimits, ConnectionSlot, LimitError};
-pub use messages::{Connect, Deliver, Disconnect, Evict, Publish, ShardStats};
+pub use messages::{
+    Connect, Deliver, Disconnect, Evict, Publish, Resync, ShardStats, UserPresenceChanged,
+};
 pub use session::{CommandError, SessionCommands, SessionConfig, SessionDeps, WsSession};
 pub use sse::{SseSession, SSE_HEARTBEAT};
 pub use throttle::{ABUSE_REFUSALS, ABUSE_WINDOW};

@@ -4,7 +4,7 @@
 //! into a bounded channel that the HTTP response body drains.
 
 use super::limits::ConnectionSlot;
-use super::messages::{Connect, Deliver, Disconnect, Evict};
+use super::messages::{Connect, Deliver, Disconnect, Evict, Resync};
 use super::session::SessionDeps;
 use super::sse_frame;
 use crate::domain::{NotificationView, UserId};
@@ -93,6 +93,7 @@ impl SseSession {
             session_id: self.id,
             deliver: ctx.address().recipient(),
             evict: ctx.address().recipient(),
+            resync: ctx.address().recipient(),
         };
         let (db, user, since, max) = (
             self.deps.db.clone(),
@@ -237,5 +238,52 @@ impl Handler<Evict> for SseSession {
     fn handle(&mut self, msg: Evict, ctx: &mut Self::Context) {
         tracing::info!(user = %self.user, reason = msg.reason, "sse stream evicted");
         ctx.stop();
+    }
+}
+
+/// After the bus between nodes was down: read back what this stream missed,
+/// then a fresh `hello` with the current counts (as the WebSocket does).
+impl Handler<Resync> for SseSession {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Resync, _: &mut Self::Context) -> Self::Result {
+        let (db, user, from, max) = (
+            self.deps.db.clone(),
+            self.user.clone(),
+            self.last_seq,
+            self.deps.config.max_replay,
+        );
+        let read = async move {
+            let last = notifications::last_seq(&db, &user).await?;
+            let counts = inbox::counts(&db, &user).await?;
+            let rows = if last > from {
+                notifications::range(&db, &user, from, last, max + 1).await?
+            } else {
+                vec![]
+            };
+            Ok::<_, crate::persistence::StoreError>((last, counts, rows))
+        };
+        AtomicResponse::new(Box::pin(read.into_actor(self).map(move |res, act, ctx| {
+            let (last, counts, rows) = match res {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(user = %act.user, error = %e, "sse resync after a bus outage failed");
+                    return;
+                }
+            };
+            let recovered = rows.len() as u64 <= max;
+            let mut chunk = if recovered { Self::encode(&rows) } else { String::new() };
+            act.last_seq = act.last_seq.max(last);
+            let hello = ServerFrame::Hello {
+                user_id: act.user.as_str(),
+                unread_count: counts.unread,
+                unseen_count: counts.unseen,
+                last_seq: act.last_seq,
+                recovered,
+            }
+            .encode();
+            chunk.push_str(&sse_frame::event(&hello, Some(act.last_seq)));
+            act.write(ctx, Bytes::from(chunk));
+        })))
     }
 }

@@ -1,6 +1,7 @@
 //! Liveness, readiness (a components health document) and Prometheus metrics.
 
 use super::AppState;
+use crate::bus::{BusKind, LinkState};
 use crate::stats::StatsSnapshot;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -16,15 +17,36 @@ pub async fn health() -> HttpResponse {
 pub struct Readiness {
     pub service: &'static str,
     pub version: &'static str,
-    /// `healthy`, `degraded`, `unhealthy`, or `draining` (shutting down).
+    /// `healthy`, `degraded` (a broker or the bus between nodes is down; the API still
+    /// serves, with 200), `unhealthy` (the database is down; 503) or `draining`
+    /// (shutting down; 503).
     pub status: &'static str,
-    /// Each component's state, e.g. `{"database": "connected"}`.
-    pub components: BTreeMap<&'static str, String>,
+    /// Each component's state, e.g. `{"database": "connected (sqlite)", "realtime_bus":
+    /// {"kind": "redis", "state": "connected", "node": "web-1-3fa2c1"}}`.
+    pub components: BTreeMap<&'static str, Component>,
     pub realtime: RealtimeStats,
     /// Each delivery channel's circuit: `closed`, `open` or `half_open`.
     pub circuit_breakers: BTreeMap<String, &'static str>,
     #[serde(flatten)]
     pub counters: StatsSnapshot,
+}
+
+/// One component: a state in words, or the bus's structured report.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Component {
+    Text(String),
+    Bus(BusReport),
+}
+
+/// `components.realtime_bus`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BusReport {
+    pub kind: BusKind,
+    /// `degraded` while the pub/sub link to the other nodes is down.
+    pub state: LinkState,
+    /// This node's id (`HERALD_NODE_ID`).
+    pub node: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -43,26 +65,41 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let mut components = BTreeMap::new();
     components.insert(
         "database",
-        if db_up {
+        Component::Text(if db_up {
             format!("connected ({backend})")
         } else {
             format!("unreachable ({backend})")
-        },
+        }),
     );
-    components.insert("realtime_bus", "in-process".to_string());
-    components.extend(state.sources.describe());
+    let bus_state = state.bus.health.state();
+    components.insert(
+        "realtime_bus",
+        Component::Bus(BusReport {
+            kind: state.bus.health.kind(),
+            state: bus_state,
+            node: state.bus.node.to_string(),
+        }),
+    );
+    components.extend(
+        state
+            .sources
+            .describe()
+            .into_iter()
+            .map(|(k, v)| (k, Component::Text(v))),
+    );
     let hub = state.hub.stats().await;
     // shutdown slice: a draining node answers 503 so load balancers stop routing to it.
     let draining = state.draining.is_draining();
     let body = Readiness {
         service: "herald",
         version: env!("CARGO_PKG_VERSION"),
-        // A broker outage degrades ingestion but the API still serves: 200, and it shows.
+        // A broker or bus outage degrades ingestion or cross-node frames, but the API
+        // still serves: 200, and it shows.
         status: if draining {
             "draining"
         } else if !db_up {
             "unhealthy"
-        } else if state.sources.is_down() {
+        } else if state.sources.is_down() || bus_state == LinkState::Degraded {
             "degraded"
         } else {
             "healthy"
@@ -135,6 +172,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "counter",
         "Sessions closed because their outbound queue overflowed.",
         hub.evicted,
+    );
+    metric(
+        "herald_bus_connected",
+        "gauge",
+        "Whether this node hears the other nodes' frames (1) or its bus link is degraded (0).",
+        u64::from(state.bus.health.state() == LinkState::Connected),
     );
     out.push_str(
         "# HELP herald_circuit_open Whether a delivery channel's circuit is open (1) or not (0).\n",

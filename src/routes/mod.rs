@@ -14,6 +14,7 @@ mod inbox;
 mod input;
 mod openapi;
 mod preferences;
+mod presence;
 mod ratelimit;
 mod rules;
 mod send;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub callback_guard: Arc<crate::channels::callbacks::CallbackGuard>,
     pub http: reqwest::Client,
     pub hub: Hub,
+    /// The realtime bus's health, presence and this node's id.
+    pub bus: crate::bus::BusHandles,
     pub sessions: Arc<SessionDeps>,
     pub stats: Arc<Stats>,
     pub jwt_ttl_secs: u64,
@@ -133,6 +136,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .service(Endpoint::new("/sse").get(sse::stream))
                 .service(Endpoint::new("/send").post(send::send))
                 .configure(users::configure)
+                .configure(presence::configure)
                 .configure(feed::configure)
                 .configure(preferences::configure)
                 .configure(devices::configure)

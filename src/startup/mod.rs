@@ -15,9 +15,7 @@ use crate::pipeline::fast::FastIdempotency;
 use crate::pipeline::{Catalog, Pipeline, PipelineDeps};
 use crate::producer::{Producer, ProducerDeps};
 use crate::ratelimit::RateLimits;
-use crate::realtime::{
-    Hub, InProcessBus, MemoryTrimmer, SessionConfig, SessionDeps, SessionRegistry,
-};
+use crate::realtime::{Hub, MemoryTrimmer, SessionConfig, SessionDeps, SessionRegistry};
 use crate::routes::{self, AppState};
 use crate::shutdown::{Deadline, Drain, DrainPlan, Draining, SourceTasks};
 use crate::sources::amqp::{AmqpConfig, AmqpSource};
@@ -112,7 +110,12 @@ impl Application {
         let hub = Hub::start(settings.ws.hub_shards);
         actix_web::rt::spawn(MemoryTrimmer::new(hub.clone()).run());
         let stats = Arc::new(Stats::default());
-        let bus = Arc::new(InProcessBus::new(hub.clone()));
+        // Background loops stop last in a drain (see `crate::shutdown`).
+        let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let crate::bus::BusParts {
+            bus,
+            handles: bus_handles,
+        } = crate::bus::start(&settings, &hub, stopping.clone())?;
         let (writer, writer_tasks) = NotificationWriter::new(db.clone());
         for task in writer_tasks {
             actix_web::rt::spawn(task.run());
@@ -129,8 +132,6 @@ impl Application {
             .reload()
             .await
             .context("cannot load rules and templates")?;
-        // Background loops stop last in a drain (see `crate::shutdown`).
-        let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let (deliveries_stop, deliveries) = tokio::sync::watch::channel(false);
         let mut sources = SourceTasks::default();
         crate::pipeline::catalog_sync::start(&catalog, &settings.catalog, stopping.clone());
@@ -279,6 +280,7 @@ impl Application {
                 .build()
                 .context("cannot build an HTTP client")?,
             hub,
+            bus: bus_handles,
             sessions,
             stats,
             jwt_ttl_secs: settings.jwt_ttl_secs,

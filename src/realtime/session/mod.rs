@@ -4,11 +4,12 @@
 //!
 //! Submodules: `setup` (register, hello and replay), `io` (writes, close,
 //! heartbeat), `inbound` (client frames and their limits), `outbound`
-//! (frames from the hub).
+//! (frames from the hub), `resync` (catching up after the bus between nodes was down).
 
 mod inbound;
 mod io;
 mod outbound;
+mod resync;
 mod setup;
 
 use super::drain::{SessionRegistry, GOING_AWAY_REASON};

@@ -17,6 +17,7 @@ impl WsSession {
             session_id: self.id,
             deliver: ctx.address().recipient(),
             evict: ctx.address().recipient(),
+            resync: ctx.address().recipient(),
         };
         let (db, user, since, max) = (
             self.deps.db.clone(),

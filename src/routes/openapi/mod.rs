@@ -14,6 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
         super::health::health, super::health::ready, super::health::metrics,
         super::send::send,
         super::users::upsert, super::users::get, super::users::delete, super::users::mint_token,
+        super::presence::get,
         super::feed::list, super::feed::unread_count, super::feed::get_one,
         super::feed::mark_read_one, super::feed::mark_unread_one, super::feed::mark_read_many,
         super::feed::mark_all_read, super::feed::delete_one, super::feed::delete_many, super::feed::send_test,
