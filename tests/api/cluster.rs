@@ -7,6 +7,7 @@ mod follower;
 mod harness;
 mod kill;
 mod load;
+mod parts;
 mod realtime;
 mod redis_restart;
 mod rules;

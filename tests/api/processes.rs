@@ -1,7 +1,7 @@
 //! Real `herald` processes sharing one database: two nodes drain one outbox
 //! exactly once, and a node killed with sends in flight loses nothing.
 
-use crate::helpers::{create_pg_database, drop_pg_database, Backend};
+use crate::helpers::{create_pg_database, drop_pg_database, free_port, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use futures_util::{stream, StreamExt};
@@ -61,28 +61,19 @@ pub(crate) struct Node {
     dir: tempfile::TempDir,
 }
 
-/// A free loopback port: bound, read and released, for a child to bind next.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 impl Node {
     async fn start(db: &SharedDb, smtp_port: u16, extra: &[(&str, &str)]) -> Self {
-        let mut env = vec![
-            (
-                "HERALD_SMTP_URL".to_string(),
-                format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
-            ),
-            (
-                "HERALD_DELIVERY_CONCURRENCY".to_string(),
-                CONCURRENCY.to_string(),
-            ),
+        let smtp = format!("smtp://127.0.0.1:{smtp_port}?tls=none");
+        let concurrency = CONCURRENCY.to_string();
+        let base = [
+            ("HERALD_SMTP_URL", smtp.as_str()),
+            ("HERALD_DELIVERY_CONCURRENCY", concurrency.as_str()),
         ];
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let env: Vec<(String, String)> = base
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Self::start_env(&db.url, &env).await
     }
 
@@ -153,15 +144,13 @@ impl Node {
     /// Waits up to `within` for the process to exit; its status, or None if it is still running.
     pub(crate) async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + within;
-        loop {
+        while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
-            if Instant::now() >= deadline {
-                return None;
-            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        self.child.try_wait().ok().flatten()
     }
 
     pub(crate) fn kill(&mut self) {

@@ -2,11 +2,12 @@
 //! the shared Redis (or a private one) and RabbitMQ, with one admin key and one
 //! JWT secret, so any node answers for any user.
 
+use super::parts::{delete_broker_objects, node_env, node_id, send_retrying};
 use crate::helpers::{Backend, Ws};
 use crate::processes::{Node, SharedDb, ADMIN_KEY};
-use crate::sources::{amqp_url, redis_url};
+use crate::sources::redis_url;
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -308,69 +309,8 @@ impl Cluster {
     }
 }
 
-/// `POST /send` to `base`, retried on a dropped connection or an error answer;
-/// the body's `request_id` makes a retry harmless. The 202 body.
-pub async fn send_retrying(client: &reqwest::Client, base: &str, body: &Value) -> Value {
-    let mut last = String::new();
-    // Up to 30 s: long enough to ride out the outages these tests cause.
-    for _ in 0..150 {
-        let res = client
-            .post(format!("{base}/api/v1/send"))
-            .bearer_auth(ADMIN_KEY)
-            .json(body)
-            .timeout(Duration::from_secs(20))
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status() == 202 => return r.json().await.expect("send json"),
-            Ok(r) => last = format!("{}: {}", r.status(), r.text().await.unwrap_or_default()),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("send {body} to {base} kept failing: {last}")
-}
-
-/// One number from a `SELECT count(...)`-like query.
-pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .expect("query")
-        .expect("one row");
-    row.try_get_by_index::<i64>(0).expect("an integer")
-}
-
-fn node_id(tag: &str, i: usize) -> String {
-    format!("n{i}-{tag}")
-}
-
-fn node_env(tag: &str, i: usize, spec: &ClusterSpec) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = vec![
-        ("HERALD_BUS".into(), "redis".into()),
-        ("HERALD_NODE_ID".into(), node_id(tag, i)),
-        ("HERALD_REDIS_URL".into(), spec.redis_url.clone()),
-        // Outages are short in these tests: a crashed sender's rows come back in seconds.
-        ("HERALD_DELIVERY_LEASE_SECS".into(), "3".into()),
-        ("HERALD_SHUTDOWN_DEADLINE_SECS".into(), "10".into()),
-    ];
-    if let Some((exchange, queues)) = &spec.amqp {
-        env.push(("HERALD_AMQP_URL".into(), amqp_url()));
-        env.push(("HERALD_AMQP_EXCHANGE".into(), exchange.clone()));
-        env.push(("HERALD_AMQP_QUEUES".into(), queues[i].clone()));
-    }
-    if let Some(port) = spec.smtp_port {
-        env.push((
-            "HERALD_SMTP_URL".into(),
-            format!("smtp://127.0.0.1:{port}?tls=none"),
-        ));
-    }
-    env.extend(spec.extra.iter().cloned());
-    env
-}
-
 impl Drop for Cluster {
-    /// Deletes this test's queues and exchange, so 20,000 leftover messages do not stay in the broker.
+    /// Stops every node, then deletes this test's queues and exchange.
     fn drop(&mut self) {
         for node in &mut self.nodes {
             node.kill();
@@ -378,38 +318,6 @@ impl Drop for Cluster {
         let Some((exchange, specs)) = self.amqp.take() else {
             return;
         };
-        let queues: Vec<String> = specs
-            .iter()
-            .flat_map(|s| s.split(';'))
-            .filter_map(|q| q.split('=').next())
-            .map(str::to_string)
-            .collect();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-                let props = lapin::ConnectionProperties::default();
-                let Ok(conn) = lapin::Connection::connect(&amqp_url(), props).await else {
-                    return;
-                };
-                if let Ok(ch) = conn.create_channel().await {
-                    for q in &queues {
-                        let _ = ch
-                            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                            .await;
-                    }
-                    let _ = ch
-                        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                        .await;
-                }
-                let _ = conn.close(200, "bye".into()).await;
-            });
-        })
-        .join();
+        delete_broker_objects(exchange, specs);
     }
 }

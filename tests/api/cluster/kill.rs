@@ -5,7 +5,8 @@
 //! killed node resumes on another with `since` and misses nothing.
 
 use super::follower::Follower;
-use super::harness::{scalar, tag, Cluster, ClusterSpec};
+use super::harness::{tag, Cluster, ClusterSpec};
+use super::parts::scalar;
 use crate::processes::header;
 use crate::sources::{amqp_url, reachable, BROKER};
 use crate::stubs::SmtpServer;

@@ -2,7 +2,7 @@
 //! round robin over the nodes it is given, until told to stop. Each send has a
 //! request id and is retried until accepted, so the count per user is exact.
 
-use super::harness::send_retrying;
+use super::parts::send_retrying;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

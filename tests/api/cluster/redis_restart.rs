@@ -5,8 +5,8 @@
 use super::follower::Follower;
 use super::harness::{tag, Cluster, ClusterSpec};
 use super::load::Load;
+use crate::helpers::free_port;
 use crate::helpers::wait_for;
-use crate::processes::free_port;
 use std::process::{Child, Command, Stdio};
 
 const USERS: usize = 6;
