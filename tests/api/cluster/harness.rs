@@ -272,7 +272,9 @@ impl Cluster {
     /// A connection to the cluster's database, for counting what was committed.
     pub async fn db(&self) -> DatabaseConnection {
         let mut opts = sea_orm::ConnectOptions::new(self.db.url.clone());
-        opts.sqlx_logging(false).max_connections(2);
+        opts.sqlx_logging(false)
+            .max_connections(2)
+            .min_connections(1);
         sea_orm::Database::connect(opts)
             .await
             .expect("connect to the cluster's database")

@@ -31,14 +31,20 @@ pub async fn send_retrying(client: &reqwest::Client, base: &str, body: &Value) -
     panic!("send {body} to {base} kept failing: {last}")
 }
 
-/// One number from a `SELECT count(...)`-like query.
+/// One number from a `SELECT count(...)`-like query. Retried for a while: on a
+/// shared PostgreSQL the pool may wait for a free server connection.
 pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .expect("query")
-        .expect("one row");
-    row.try_get_by_index::<i64>(0).expect("an integer")
+    let mut last = None;
+    for _ in 0..60 {
+        let stmt = Statement::from_string(DbBackend::Postgres, sql);
+        match db.query_one_raw(stmt).await {
+            Ok(Some(row)) => return row.try_get_by_index::<i64>(0).expect("an integer"),
+            Ok(None) => panic!("no row from {sql}"),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("{sql} kept failing: {last:?}")
 }
 
 pub fn node_id(tag: &str, i: usize) -> String {
