@@ -424,3 +424,12 @@ macro_rules! on_both {
         }
     )*};
 }
+
+/// A free loopback port: bound, read and released, for a child to bind next.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod catalog_sync;
 mod chat;
+mod cluster;
 mod cluster_bus;
 mod delivery;
 mod events;

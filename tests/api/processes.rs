@@ -1,7 +1,7 @@
 //! Real `herald` processes sharing one database: two nodes drain one outbox
 //! exactly once, and a node killed with sends in flight loses nothing.
 
-use crate::helpers::{create_pg_database, drop_pg_database, Backend};
+use crate::helpers::{create_pg_database, drop_pg_database, free_port, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use futures_util::{stream, StreamExt};
@@ -10,21 +10,21 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ADMIN_KEY: &str = "processes-test-admin-key";
+pub(crate) const ADMIN_KEY: &str = "processes-test-admin-key";
 const CONCURRENCY: usize = 32;
 /// Ends every body: the stand-in also stores a message whose sender died mid-DATA
 /// (a real relay discards it), and only a complete message carries this.
 const END: &str = "end-of-message";
 
 /// One database both processes use: a SQLite file, or a fresh PostgreSQL database dropped at the end.
-struct SharedDb {
-    url: String,
+pub(crate) struct SharedDb {
+    pub(crate) url: String,
     pg_name: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl SharedDb {
-    async fn create(backend: Backend) -> Option<Self> {
+    pub(crate) async fn create(backend: Backend) -> Option<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         if backend == Backend::Sqlite {
@@ -54,26 +54,40 @@ impl Drop for SharedDb {
 }
 
 /// A running `herald serve` child; killed (SIGKILL) and reaped on drop, its log shown if the test failed.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) base: String,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Node {
     async fn start(db: &SharedDb, smtp_port: u16, extra: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let smtp = format!("smtp://127.0.0.1:{smtp_port}?tls=none");
+        let concurrency = CONCURRENCY.to_string();
+        let base = [
+            ("HERALD_SMTP_URL", smtp.as_str()),
+            ("HERALD_DELIVERY_CONCURRENCY", concurrency.as_str()),
+        ];
+        let env: Vec<(String, String)> = base
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_env(&db.url, &env).await
+    }
+
+    /// Starts `herald serve` on a free port with the shared admin key and JWT
+    /// secret, then `env`; returns once `/health` answers.
+    pub(crate) async fn start_env(db_url: &str, env: &[(String, String)]) -> Self {
+        let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
         let log = std::fs::File::create(dir.path().join("herald.log")).expect("log file");
         let level = std::env::var("HERALD_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
         cmd.current_dir(dir.path())
             .env("HERALD_BIND", format!("127.0.0.1:{port}"))
-            .env("HERALD_DATABASE_URL", &db.url)
+            .env("HERALD_DATABASE_URL", db_url)
             .env("HERALD_DATA_DIR", dir.path())
             .env("HERALD_ADMIN_API_KEY", ADMIN_KEY)
             .env(
@@ -87,18 +101,14 @@ impl Node {
                 "HERALD_STATIC_DIR",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/static"),
             )
-            .env(
-                "HERALD_SMTP_URL",
-                format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
-            )
-            .env("HERALD_DELIVERY_CONCURRENCY", CONCURRENCY.to_string())
-            .envs(extra.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
         let mut node = Self {
             child: cmd.spawn().expect("spawn herald"),
             base: format!("http://127.0.0.1:{port}"),
+            port,
             dir,
         };
         let client = reqwest::Client::new();
@@ -123,12 +133,32 @@ impl Node {
         }
     }
 
-    fn kill(&mut self) {
+    /// Asks the process to shut down gracefully (SIGTERM) and does not wait.
+    pub(crate) fn sigterm(&self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signalling our own child by its pid; it is not reaped yet, so the pid is still ours.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+
+    /// Waits up to `within` for the process to exit; its status, or None if it is still running.
+    pub(crate) async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.child.try_wait().ok().flatten()
+    }
+
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL on Unix
         let _ = self.child.wait();
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.path().join("herald.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
@@ -212,7 +242,7 @@ async fn queue_email(client: reqwest::Client, base: String, i: usize) {
     assert_eq!(v["channels"]["email"], "queued", "send to {user}: {v}");
 }
 
-fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     let head = raw.split("\r\n\r\n").next()?;
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;

@@ -16,18 +16,18 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Tests that touch the broker itself (the restart test) must not overlap the others.
-static BROKER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+pub(crate) static BROKER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-fn amqp_url() -> String {
+pub(crate) fn amqp_url() -> String {
     std::env::var("HERALD_TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-async fn reachable(name: &str, addr: &str) -> bool {
+pub(crate) async fn reachable(name: &str, addr: &str) -> bool {
     let ok = matches!(
         tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await,
         Ok(Ok(_))
