@@ -27,6 +27,8 @@ pub struct Settings {
     pub bind: String,
     /// `sqlite://…` or `postgres://…`; defaults to a SQLite file in `data_dir`.
     pub database_url: Option<SecretString>,
+    /// Most PostgreSQL connections this node's pool opens (`HERALD_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
     pub data_dir: PathBuf,
     /// An admin API key accepted as is (bootstrap for tests and first runs).
     pub admin_api_key: Option<SecretString>,
@@ -258,6 +260,7 @@ impl Settings {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("data_dir", "./data")?
             .set_default("jwt_ttl_secs", 86_400)?
+            .set_default("database_max_connections", 32)?
             .set_default("log", "info")?
             .set_default("log_format", "pretty")?
             .set_default("first_run_banner", true)?

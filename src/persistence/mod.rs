@@ -42,7 +42,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the
 /// writer and concurrent writers queue instead of failing.
+/// Most PostgreSQL connections a pool opens unless the settings say otherwise.
+pub const DEFAULT_PG_MAX_CONNECTIONS: u32 = 32;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, DEFAULT_PG_MAX_CONNECTIONS).await
+}
+
+/// [`connect`] with the PostgreSQL pool capped at `pg_max_connections` (each
+/// node of a cluster holds its own pool against the server's `max_connections`).
+pub async fn connect_with(url: &str, pg_max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_string();
     let sqlite_file = files::sqlite_path(&url);
     if let Some(path) = &sqlite_file {
@@ -69,7 +78,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     } else {
-        opts.max_connections(32).min_connections(2);
+        opts.max_connections(pg_max_connections.max(2))
+            .min_connections(2);
     }
     let db = Database::connect(opts).await?;
     migrate(&db, &url).await?;

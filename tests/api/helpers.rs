@@ -19,6 +19,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// PostgreSQL connections per test node: parallel tests share the server's 100.
+pub const TEST_PG_POOL: u32 = 10;
+
 pub struct TestApp {
     pub address: String,
     pub port: u16,
@@ -138,6 +141,8 @@ pub async fn spawn_app_extended(
         uuid::Uuid::new_v4()
     )));
     settings.first_run_banner = false;
+    // Tests run side by side, some with three nodes, on one PostgreSQL server.
+    settings.database_max_connections = TEST_PG_POOL;
     settings.http.workers = Some(2);
     settings.static_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
     tweak(&mut settings);

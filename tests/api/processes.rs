@@ -88,6 +88,10 @@ impl Node {
         cmd.current_dir(dir.path())
             .env("HERALD_BIND", format!("127.0.0.1:{port}"))
             .env("HERALD_DATABASE_URL", db_url)
+            .env(
+                "HERALD_DATABASE_MAX_CONNECTIONS",
+                crate::helpers::TEST_PG_POOL.to_string(),
+            )
             .env("HERALD_DATA_DIR", dir.path())
             .env("HERALD_ADMIN_API_KEY", ADMIN_KEY)
             .env(

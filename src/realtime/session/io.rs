@@ -19,7 +19,8 @@ enum WriteOutcome {
 
 impl WsSession {
     /// Writes frames one after another; the caller runs this as an atomic
-    /// future so nothing else the actor does can interleave (see DEPENDENCIES.md).
+    /// future so nothing else the actor does can interleave: actix-ws's
+    /// `Session` is one sink, and two writers would interleave frames.
     pub(super) fn write(&self, frames: Vec<ByteString>) -> ResponseActFuture<Self, ()> {
         let mut session = self.session.clone();
         let timeout = self.deps.config.send_timeout;
