@@ -142,7 +142,33 @@ async fn hostile_event_values_stay_single_json_values(app: TestApp) {
     assert_eq!(list(&app, &token, "?tag=admin").await.len(), 0);
 }
 
+async fn a_send_naming_the_template_gets_its_tags_unless_it_brings_its_own(app: TestApp) {
+    rule_with(&app, "booked", "booking.confirmed", booking_parts()).await;
+    let vars = json!({"booking_id": "BK-9", "city": "oslo"});
+    let sent = |extra: Value| {
+        let mut body = json!({"user_id": "eve", "template_code": "booked", "variables": vars});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    for body in [sent(json!({})), sent(json!({"tags": ["mine"]}))] {
+        let res = app.send(body).await;
+        assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    }
+    let token = app.token("eve").await;
+    let items = list(&app, &token, "").await;
+    assert_eq!(items.len(), 2);
+    // Newest first: the send with its own tags, then the template's.
+    assert_eq!(items[0]["tags"], json!(["mine"]));
+    assert_eq!(items[1]["tags"], json!(["booking", "city:oslo"]));
+    for n in &items {
+        assert_eq!(n["actions"][0]["url"], "/bookings/BK-9", "{n}");
+    }
+}
+
 on_both_databases!(
     an_event_rule_gives_its_notification_the_templates_tags_and_actions,
     hostile_event_values_stay_single_json_values,
+    a_send_naming_the_template_gets_its_tags_unless_it_brings_its_own,
 );
