@@ -4,6 +4,7 @@
 //! transaction (notifications, deliveries, dedupe guard), and only then are
 //! frames published and the outbox woken.
 
+mod in_app_parts;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;

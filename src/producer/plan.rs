@@ -120,6 +120,8 @@ pub fn plan(
                     body,
                     action_url,
                     data: declared,
+                    tags,
+                    actions,
                 },
                 _,
             ) => {
@@ -139,6 +141,8 @@ pub fn plan(
                 )
                 .map_err(|e| ProducerError::Content(e.to_string()))?;
                 n.template = template.clone();
+                n.tags = tags;
+                n.actions = actions;
                 out.notification = Some(n);
                 out.outcomes.insert(channel, ChannelOutcome::Accepted);
                 DeliveryContent::InApp

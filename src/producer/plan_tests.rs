@@ -278,3 +278,36 @@ fn a_chat_channel_without_a_destination_is_skipped_and_a_rule_destination_is_rem
         }
     }
 }
+
+#[test]
+fn rendered_tags_and_actions_reach_the_notification_and_invalid_ones_fail_the_render() {
+    let e = engine_with(json!({"title": "Booked",
+        "tags": "[{{ \"booking:\" ~ booking_id }}]",
+        "actions": "[{\"label\": \"View\", \"url\": {{ \"/b/\" ~ booking_id }}}]"}));
+    let (p, i) = (PreferenceDocument::default(), templated());
+    let n = plan(&i, &facts(&p), |c| {
+        super::render::render(&e, &i.content, c, None)
+    })
+    .unwrap()
+    .notification
+    .expect("a notification");
+    assert_eq!(
+        serde_json::to_value(&n.tags).unwrap(),
+        json!(["booking:B1"])
+    );
+    assert_eq!(
+        serde_json::to_value(&n.actions).unwrap(),
+        json!([{"label": "View", "url": "/b/B1"}])
+    );
+    let both = engine_with(json!({"title": "Booked",
+        "actions": "[{\"label\": \"x\", \"url\": \"/a\", \"event\": \"a.b\"}]"}));
+    let err = plan(&i, &facts(&p), |c| {
+        super::render::render(&both, &i.content, c, None)
+    })
+    .unwrap_err();
+    assert!(matches!(err, ProducerError::Render { .. }), "{err}");
+    assert!(
+        err.to_string().contains("exactly one of url and event"),
+        "{err}"
+    );
+}

@@ -1,8 +1,8 @@
 //! Content per channel: a `/send`'s own title and body, or a stored template
 //! rendered in the recipient's locale.
 
-use super::{Content, ProducerError};
-use crate::domain::Channel;
+use super::{in_app_parts, Content, ProducerError};
+use crate::domain::{Actions, Channel, Tags};
 use crate::templates::TemplateEngine;
 use serde_json::Value;
 
@@ -15,6 +15,9 @@ pub enum Rendered {
         action_url: Option<String>,
         /// The template's `in_app.data` object: what it declares, nothing else.
         data: Option<Value>,
+        /// The template's `in_app.tags` and `in_app.actions`; a `/send`'s own win.
+        tags: Tags,
+        actions: Actions,
     },
     Email {
         subject: String,
@@ -91,7 +94,14 @@ pub fn render(
             let rendered = match channel {
                 Channel::InApp => {
                     let o = in_app_overrides;
+                    let parsed = |n: &str| r.parts.get(n).map(String::as_str).unwrap_or_default();
+                    let invalid = |message: String| ProducerError::Render {
+                        template: code.clone(),
+                        message,
+                    };
                     Rendered::InApp {
+                        tags: in_app_parts::tags(parsed("tags")).map_err(invalid)?,
+                        actions: in_app_parts::actions(parsed("actions")).map_err(invalid)?,
                         title: o.0.clone().unwrap_or_else(|| part("title")),
                         body: o.1.clone().unwrap_or_else(|| part("body")),
                         action_url: o.2.clone().or_else(|| r.parts.get("action_url").cloned()),
@@ -153,6 +163,8 @@ fn plain(
             body: body.to_string(),
             action_url: action_url.clone(),
             data: None,
+            tags: Tags::default(),
+            actions: Actions::default(),
         },
         Channel::Email => Rendered::Email {
             subject: title.to_string(),

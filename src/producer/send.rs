@@ -19,6 +19,7 @@ pub struct SendOutcome {
 }
 
 /// What only the in-app notification carries; ignored when there is none.
+/// Empty lists keep what the template's `in_app.tags` / `in_app.actions` rendered.
 #[derive(Clone, Debug, Default)]
 pub struct InAppExtras {
     pub tags: Tags,
@@ -46,9 +47,14 @@ impl Producer {
             }
         }
         let mut planned = self.plan(&intent).await?;
+        // The request's own tags and actions replace a template's, as its title does.
         if let Some(n) = planned.notification.as_mut() {
-            n.tags = extras.tags;
-            n.actions = extras.actions;
+            if !extras.tags.is_empty() {
+                n.tags = extras.tags;
+            }
+            if !extras.actions.is_empty() {
+                n.actions = extras.actions;
+            }
         }
         let produced = planned.notification.is_some() || !planned.deliveries.is_empty();
         if !produced && intent.request_id.is_none() {

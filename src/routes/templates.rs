@@ -31,8 +31,10 @@ fn row_json(r: &templates::TemplateRow) -> Value {
 /// JSON-encoded (`{"name": {{ user.name }}}`; `|tojson` is accepted too). A `{{ … }}` inside
 /// a JSON string (`"{{ x }}"`) is refused with 422 `template_json_quoted_value`.
 /// `in_app.data` must render to an object: it is the event notification's `data`.
+/// `in_app.tags` renders to a list of tags and `in_app.actions` to a list of `{label, url}` or
+/// `{label, event}` buttons, with the limits `/send` applies.
 #[utoipa::path(post, path = "/api/v1/templates", tag = "templates", security(("api_key" = [])),
-    request_body(content = Object, description = "{code, locale?, description?, parts: {in_app: {title, body, action_url, data}, email: {subject, html, text}, push: {title, body, data}, sms: {text}, webhook: {body}}}"),
+    request_body(content = Object, description = "{code, locale?, description?, parts: {in_app: {title, body, action_url, data, tags, actions}, email: {subject, html, text}, push: {title, body, data}, sms: {text}, webhook: {body}}}"),
     responses((status = 201, body = Object), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create(

@@ -3,8 +3,10 @@
 //! fills in values.
 
 /// The parts rendered with JSON autoescaping and parsed as JSON afterwards.
-pub const JSON_PARTS: [&str; 6] = [
+pub const JSON_PARTS: [&str; 8] = [
     "in_app.data",
+    "in_app.tags",
+    "in_app.actions",
     "push.data",
     "webhook.body",
     "slack.blocks",

@@ -2,7 +2,8 @@
 //!
 //! - Strict undefined: a missing variable is an error that names it, not a blank.
 //! - HTML parts (`email.html`) autoescape: event data cannot inject markup.
-//! - JSON parts (`push.data`, `webhook.body`, `in_app.data`) JSON-encode every
+//! - JSON parts (`push.data`, `webhook.body`, `in_app.data`, `in_app.tags`,
+//!   `in_app.actions`, the chat layouts) JSON-encode every
 //!   `{{ value }}`: event data cannot add keys or break out of a string.
 //! - Fuel, recursion and output-size limits stop runaway templates.
 //! - The loader is synchronous, so the current versions are preloaded from

@@ -19,6 +19,7 @@ mod outbox;
 mod outbox_faults;
 mod preferences_and_devices;
 mod processes;
+mod rulesinbox;
 mod send;
 mod shutdown;
 mod sources;

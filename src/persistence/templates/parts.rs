@@ -3,11 +3,13 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Every part a template may have, as `channel.part`.
-pub const PART_NAMES: [&str; 15] = [
+pub const PART_NAMES: [&str; 17] = [
     "in_app.title",
     "in_app.body",
     "in_app.action_url",
     "in_app.data",
+    "in_app.tags",
+    "in_app.actions",
     "email.subject",
     "email.html",
     "email.text",
