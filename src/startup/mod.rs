@@ -91,9 +91,10 @@ impl Application {
     /// [`Application::build`] with extra parts.
     pub async fn build_with(settings: Settings, extensions: Extensions) -> anyhow::Result<Self> {
         let plan = DrainPlan::new(Deadline::parse(settings.shutdown_deadline_secs)?);
-        let db = persistence::connect_with(&settings.database_url(), settings.database_max_connections)
-            .await
-            .context("cannot open the database")?;
+        let db =
+            persistence::connect_with(&settings.database_url(), settings.database_max_connections)
+                .await
+                .context("cannot open the database")?;
         tracing::info!(backend = persistence::describe(&db), "database ready");
         let secret = load_jwt_secret(&settings)?;
         let jwt = jwt_keys(&settings, &secret)?;
