@@ -246,7 +246,7 @@ on_both_databases!(
     a_send_scoped_key_can_send_but_not_administer,
 );
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn an_expired_token_signed_by_the_server_says_token_expired() {
     let secret = "expired-token-secret-0123456789abcdef";
     let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
@@ -285,7 +285,7 @@ async fn an_expired_token_signed_by_the_server_says_token_expired() {
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn rs256_tokens_from_a_platforms_identity_provider_are_accepted() {
     let private = include_str!("../fixtures/rs256_private.pem");
     let public = include_str!("../fixtures/rs256_public.pem");
@@ -308,7 +308,7 @@ async fn rs256_tokens_from_a_platforms_identity_provider_are_accepted() {
     assert_eq!(page["items"][0]["title"], "hi");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_bad_websocket_token_gets_401_and_no_socket() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let err = tokio_tungstenite::connect_async(app.ws_url("bogus", None))

@@ -174,12 +174,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
-            #[actix_web::test]
+            #[actix_web::rt::test(system = "crate::test_system::TestSystem")]
             async fn on_sqlite() {
                 let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.expect("sqlite app");
                 super::$name(app).await;
             }
-            #[actix_web::test]
+            #[actix_web::rt::test(system = "crate::test_system::TestSystem")]
             async fn on_postgres() {
                 if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
                     super::$name(app).await;
@@ -422,9 +422,9 @@ where
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
-            #[actix_web::test]
+            #[actix_web::rt::test(system = "crate::test_system::TestSystem")]
             async fn on_sqlite() { super::$name($crate::helpers::Backend::Sqlite).await }
-            #[actix_web::test]
+            #[actix_web::rt::test(system = "crate::test_system::TestSystem")]
             async fn on_postgres() { super::$name($crate::helpers::Backend::Postgres).await }
         }
     )*};

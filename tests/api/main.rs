@@ -1,6 +1,7 @@
 //! Integration tests against the real server over real HTTP and WebSockets.
 
 mod helpers;
+mod test_system;
 
 mod auth;
 mod bad_input;

@@ -1,7 +1,7 @@
 use crate::helpers::{spawn_app, Backend};
 use serde_json::Value;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn health_answers_and_ready_reports_components_and_counters() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let res = app.client.get(app.url("/health")).send().await.unwrap();
@@ -29,7 +29,7 @@ async fn health_answers_and_ready_reports_components_and_counters() {
     assert!(metrics.contains("herald_notifications_processed_total 1"));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn the_openapi_document_and_swagger_ui_are_served() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let spec: Value = app
@@ -61,7 +61,7 @@ async fn the_openapi_document_and_swagger_ui_are_served() {
     assert!(res.text().await.unwrap().contains("swagger"));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn unknown_routes_answer_json_404() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let res = app

@@ -434,7 +434,7 @@ on_both!(
     a_crash_between_commit_and_ack_creates_nothing_twice
 );
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_broker_restart_mid_stream_loses_nothing() {
     // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
     let _exclusive = BROKER.write().await;
@@ -619,7 +619,7 @@ async fn redis_pub_sub_and_streams_feed_the_pipeline(backend: Backend) {
 
 on_both!(redis_pub_sub_and_streams_feed_the_pipeline);
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn seed_001s_own_pika_snippet_works_unchanged() {
     // Taken first: the broker-restart test stops RabbitMQ while it holds this exclusively.
     let _shared = BROKER.read().await;

@@ -196,7 +196,7 @@ on_both_databases!(
     a_resume_point_too_far_back_reports_recovered_false,
 );
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_replay_longer_than_the_limit_reports_recovered_false() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_replay = 3)
         .await
@@ -210,7 +210,7 @@ async fn a_replay_longer_than_the_limit_reports_recovered_false() {
     assert_silent(&mut ws, Duration::from_millis(200)).await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_client_that_stops_reading_is_closed_with_the_reconnect_code() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
         s.ws.outbound_queue = 8;
@@ -263,7 +263,7 @@ async fn a_client_that_stops_reading_is_closed_with_the_reconnect_code() {
     assert_eq!(ready["realtime"]["sessions"], 0);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_client_that_stops_answering_heartbeats_is_closed() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
         s.ws.heartbeat_interval_secs = 1;
@@ -278,7 +278,7 @@ async fn a_client_that_stops_answering_heartbeats_is_closed() {
     assert_eq!(code, Some(4001));
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn an_oversized_inbound_frame_closes_the_socket() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.ws.max_frame_bytes = 1024)
         .await

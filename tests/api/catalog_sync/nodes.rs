@@ -19,7 +19,7 @@ async fn create_rule(app: &crate::helpers::TestApp, template_title: &str) {
     assert_eq!(s, 201, "{body}");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_rule_created_on_one_node_applies_to_events_sent_to_the_other_within_the_bound() {
     let Some((a, b)) = two_nodes(without_poll).await else {
         return;
@@ -37,7 +37,7 @@ async fn a_rule_created_on_one_node_applies_to_events_sent_to_the_other_within_t
     );
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_template_changed_on_one_node_renders_on_the_other_within_the_bound() {
     let Some((a, b)) = two_nodes(without_poll).await else {
         return;
@@ -58,7 +58,7 @@ async fn a_template_changed_on_one_node_renders_on_the_other_within_the_bound() 
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_webhook_endpoint_added_then_disabled_on_one_node_is_followed_by_the_other() {
     let receiver = HttpStub::start(vec![(200, "{}".into())]).await;
     let Some((a, b)) = two_nodes(without_poll).await else {
@@ -87,7 +87,7 @@ async fn a_webhook_endpoint_added_then_disabled_on_one_node_is_followed_by_the_o
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_node_whose_listening_connection_is_killed_reconnects_and_still_converges() {
     let Some((a, b)) = two_nodes(without_poll).await else {
         return;
@@ -132,7 +132,7 @@ fn one_attempt(s: &mut herald::config::Settings) {
     s.delivery_breaker_threshold = 1_000;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn an_endpoint_disabled_after_repeated_failures_stops_receiving_events_on_every_node() {
     let receiver = HttpStub::start(vec![(500, "down".into())]).await;
     let Some((a, b)) = two_nodes(one_attempt).await else {

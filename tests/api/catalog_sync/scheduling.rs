@@ -28,7 +28,7 @@ async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index(0).expect("a count")
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn two_nodes_on_one_database_send_each_webhook_delivery_exactly_once() {
     let receiver = HttpStub::start(vec![(200, "{}".into())]).await;
     let Some((a, b)) = two_nodes(without_poll).await else {

@@ -4,7 +4,7 @@ use super::{cluster, redis_url};
 use crate::helpers::{next_of_type, send_frame, Ws};
 use serde_json::json;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_send_on_one_node_reaches_the_users_sockets_on_every_node() {
     let Some(nodes) = cluster(3, &redis_url(), |_| {}).await else {
         return;
@@ -36,7 +36,7 @@ async fn a_send_on_one_node_reaches_the_users_sockets_on_every_node() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_read_on_one_node_clears_the_badge_on_every_other_node() {
     let Some(nodes) = cluster(3, &redis_url(), |_| {}).await else {
         return;

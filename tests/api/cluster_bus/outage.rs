@@ -64,7 +64,7 @@ impl Drop for PrivateRedis {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn during_a_redis_outage_ready_degrades_and_no_notification_is_lost() {
     let Some(mut redis) = PrivateRedis::start(PrivateRedis::free_port()) else {
         return;

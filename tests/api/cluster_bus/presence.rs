@@ -8,7 +8,7 @@ use herald::bus::NodeId;
 use serde_json::json;
 use std::time::Duration;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn presence_shows_the_user_on_the_nodes_holding_sockets_and_offline_once_they_close() {
     let Some(nodes) = cluster(3, &redis_url(), |_| {}).await else {
         return;
@@ -44,7 +44,7 @@ async fn presence_shows_the_user_on_the_nodes_holding_sockets_and_offline_once_t
     .await;
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn a_node_whose_heartbeat_stopped_drops_out_within_one_ttl() {
     let ttl = Duration::from_secs(3);
     let prefix = std::sync::Arc::new(std::sync::Mutex::new(String::new()));

@@ -231,7 +231,7 @@ on_both!(
 );
 
 #[cfg(unix)]
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn the_data_dir_is_owner_only_and_the_secret_and_database_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     // A data dir Herald must create itself (the test's temp dir is already 0700),

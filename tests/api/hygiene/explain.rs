@@ -28,7 +28,7 @@ async fn plan(db: &DatabaseConnection, name: &str, query: Statement) -> String {
 }
 
 /// PostgreSQL only: SQLite's planner is not what production load runs on.
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn on_postgres_every_delivery_lookup_and_the_retention_delete_use_an_index() {
     let Some(app) = app_on(Backend::Postgres).await else {
         return;

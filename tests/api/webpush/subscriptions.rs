@@ -5,7 +5,7 @@ use super::service::Subscriber;
 use crate::helpers::{spawn_app, spawn_app_with, Backend};
 use serde_json::json;
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn subscriptions_to_private_or_plain_http_push_services_are_refused() {
     let app = spawn_app(Backend::Sqlite).await.expect("app");
     let token = app.token("wp-guarded").await;
@@ -31,7 +31,7 @@ async fn subscriptions_to_private_or_plain_http_push_services_are_refused() {
     assert_eq!(devices["items"], json!([]), "nothing was stored");
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn malformed_subscriptions_are_refused_with_a_reason() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.web_push_allow_private = true)
         .await
@@ -68,7 +68,7 @@ async fn malformed_subscriptions_are_refused_with_a_reason() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn the_public_key_is_served_to_users_and_admins_only_and_survives_a_restart() {
     let app = spawn_app(Backend::Sqlite).await.expect("app");
     let res = app
@@ -104,7 +104,7 @@ async fn the_public_key_is_served_to_users_and_admins_only_and_survives_a_restar
     assert_eq!(second["public_key"], key);
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn the_service_worker_is_served_from_the_root_and_a_subscription_can_be_removed() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.web_push_allow_private = true)
         .await

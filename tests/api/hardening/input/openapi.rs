@@ -28,7 +28,7 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
     out
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn only_the_fields_the_server_needs_are_required() {
     let doc = document().await;
     let send = &doc["components"]["schemas"]["SendRequest"];
@@ -48,7 +48,7 @@ async fn only_the_fields_the_server_needs_are_required() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn every_authenticated_operation_declares_401_and_every_body_422() {
     let doc = document().await;
     for (method, path, op) in operations(&doc) {
@@ -68,7 +68,7 @@ async fn every_authenticated_operation_declares_401_and_every_body_422() {
     }
 }
 
-#[actix_web::test]
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
 async fn path_ids_and_query_limits_carry_their_formats() {
     let doc = document().await;
     let param = |method: &str, path: &str, name: &str| -> Value {
