@@ -2,6 +2,7 @@
 //! WebSocket session (or Server-Sent Events stream) writes frames in order
 //! and resumes gap-free.
 
+mod catchup;
 mod drain;
 mod hub;
 mod limits;

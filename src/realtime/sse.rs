@@ -3,6 +3,7 @@
 //! hub like a socket does, resumes gap-free from the database, and writes
 //! into a bounded channel that the HTTP response body drains.
 
+use super::catchup;
 use super::limits::ConnectionSlot;
 use super::messages::{Connect, Deliver, Disconnect, Evict, Resync};
 use super::session::SessionDeps;
@@ -106,24 +107,12 @@ impl SseSession {
                 .send(connect)
                 .await
                 .map_err(|e| format!("hub unavailable: {e}"))?;
-            let last = notifications::last_seq(&db, &user)
-                .await
-                .map_err(|e| e.to_string())?;
-            let counts = inbox::counts(&db, &user).await.map_err(|e| e.to_string())?;
-            let (replay, recovered) = match since {
-                Some(s) if (0..=last).contains(&s) => {
-                    let rows = notifications::range(&db, &user, s, last, max + 1)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if rows.len() as u64 > max {
-                        (vec![], false)
-                    } else {
-                        (rows, true)
-                    }
-                }
-                _ => (vec![], false),
-            };
-            Ok((last, counts, replay, recovered))
+            let c = catchup::read(&db, &user, max, |last| {
+                since.filter(|s| (0..=last).contains(s))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok((c.last_seq, c.counts, c.replay, c.recovered))
         };
         ctx.wait(setup.into_actor(self).map(|res: SetupResult, act, ctx| {
             let (last, counts, replay, recovered) = match res {
@@ -253,33 +242,23 @@ impl Handler<Resync> for SseSession {
             self.last_seq,
             self.deps.config.max_replay,
         );
-        let read = async move {
-            let last = notifications::last_seq(&db, &user).await?;
-            let counts = inbox::counts(&db, &user).await?;
-            let rows = if last > from {
-                notifications::range(&db, &user, from, last, max + 1).await?
-            } else {
-                vec![]
-            };
-            Ok::<_, crate::persistence::StoreError>((last, counts, rows))
-        };
+        let read = async move { catchup::read(&db, &user, max, |last| Some(from.min(last))).await };
         AtomicResponse::new(Box::pin(read.into_actor(self).map(move |res, act, ctx| {
-            let (last, counts, rows) = match res {
-                Ok(r) => r,
+            let c = match res {
+                Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(user = %act.user, error = %e, "sse resync after a bus outage failed");
                     return;
                 }
             };
-            let recovered = rows.len() as u64 <= max;
-            let mut chunk = if recovered { Self::encode(&rows) } else { String::new() };
-            act.last_seq = act.last_seq.max(last);
+            let mut chunk = Self::encode(&c.replay);
+            act.last_seq = act.last_seq.max(c.last_seq);
             let hello = ServerFrame::Hello {
                 user_id: act.user.as_str(),
-                unread_count: counts.unread,
-                unseen_count: counts.unseen,
+                unread_count: c.counts.unread,
+                unseen_count: c.counts.unseen,
                 last_seq: act.last_seq,
-                recovered,
+                recovered: c.recovered,
             }
             .encode();
             chunk.push_str(&sse_frame::event(&hello, Some(act.last_seq)));

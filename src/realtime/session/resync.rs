@@ -4,8 +4,8 @@
 //! frames missed in the outage are not replayed one by one).
 
 use super::WsSession;
-use crate::persistence::{inbox, notifications};
 use crate::protocol::ServerFrame;
+use crate::realtime::catchup;
 use crate::realtime::messages::Resync;
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -23,36 +23,24 @@ impl Handler<Resync> for WsSession {
             self.last_seq,
             self.deps.config.max_replay,
         );
-        let read = async move {
-            let last = notifications::last_seq(&db, &user).await?;
-            let counts = inbox::counts(&db, &user).await?;
-            let rows = if last > from {
-                notifications::range(&db, &user, from, last, max + 1).await?
-            } else {
-                vec![]
-            };
-            Ok::<_, crate::persistence::StoreError>((last, counts, rows))
-        };
+        let read = async move { catchup::read(&db, &user, max, |last| Some(from.min(last))).await };
         AtomicResponse::new(Box::pin(read.into_actor(self).then(move |res, act, _| {
             let frames: Vec<ByteString> = match res {
-                Ok((last, counts, rows)) => {
+                Ok(c) => {
                     // More than a replay's worth missed: the client is told it is incomplete.
-                    let recovered = rows.len() as u64 <= max;
-                    let mut frames: Vec<ByteString> = if recovered {
-                        rows.iter()
-                            .map(|n| ServerFrame::Notification { notification: n }.encode())
-                            .collect()
-                    } else {
-                        vec![]
-                    };
-                    act.last_seq = act.last_seq.max(last);
+                    let mut frames: Vec<ByteString> = c
+                        .replay
+                        .iter()
+                        .map(|n| ServerFrame::Notification { notification: n }.encode())
+                        .collect();
+                    act.last_seq = act.last_seq.max(c.last_seq);
                     frames.push(
                         ServerFrame::Hello {
                             user_id: act.user.as_str(),
-                            unread_count: counts.unread,
-                            unseen_count: counts.unseen,
+                            unread_count: c.counts.unread,
+                            unseen_count: c.counts.unseen,
                             last_seq: act.last_seq,
-                            recovered,
+                            recovered: c.recovered,
                         }
                         .encode(),
                     );

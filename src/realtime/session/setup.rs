@@ -2,8 +2,9 @@
 
 use super::WsSession;
 use crate::domain::NotificationView;
-use crate::persistence::{inbox, notifications};
+use crate::persistence::inbox;
 use crate::protocol::{ServerFrame, CLOSE_SERVER_ERROR};
+use crate::realtime::catchup;
 use crate::realtime::messages::Connect;
 use actix::prelude::*;
 
@@ -35,24 +36,12 @@ impl WsSession {
                 .send(connect)
                 .await
                 .map_err(|e| format!("hub unavailable: {e}"))?;
-            let last = notifications::last_seq(&db, &user)
-                .await
-                .map_err(|e| e.to_string())?;
-            let counts = inbox::counts(&db, &user).await.map_err(|e| e.to_string())?;
-            let (replay, recovered) = match since {
-                Some(s) if (0..=last).contains(&s) => {
-                    let rows = notifications::range(&db, &user, s, last, max + 1)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if rows.len() as u64 > max {
-                        (vec![], false)
-                    } else {
-                        (rows, true)
-                    }
-                }
-                _ => (vec![], false),
-            };
-            Ok((last, counts, replay, recovered))
+            let c = catchup::read(&db, &user, max, |last| {
+                since.filter(|s| (0..=last).contains(s))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok((c.last_seq, c.counts, c.replay, c.recovered))
         };
         ctx.wait(setup.into_actor(self).then(|res: SetupResult, act, ctx| {
             match res {
