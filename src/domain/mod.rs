@@ -13,6 +13,7 @@ mod outcome;
 mod preferences;
 mod profile;
 mod rule;
+mod span;
 mod text;
 mod web_push;
 
@@ -35,6 +36,7 @@ pub use outcome::{ChannelOutcome, Contact};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
+pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
 pub use web_push::WebPushSubscription;
 
@@ -72,6 +74,8 @@ pub enum DomainError {
     InvalidAction(String),
     #[error("invalid snooze: {0}")]
     InvalidSnooze(String),
+    #[error("invalid duration: {0}")]
+    InvalidSpan(String),
 }
 
 impl DomainError {
@@ -93,6 +97,7 @@ impl DomainError {
             Self::InvalidTag(_) => "invalid_tag",
             Self::InvalidAction(_) => "invalid_action",
             Self::InvalidSnooze(_) => "invalid_snooze",
+            Self::InvalidSpan(_) => "invalid_duration",
         }
     }
 }
