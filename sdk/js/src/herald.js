@@ -1,6 +1,7 @@
-// Herald browser SDK: a dependency-free ES module, no build step.
+// Herald browser SDK (the `@herald/client` package): a dependency-free ES
+// module, no build step. Herald serves this very file at /static/herald.js.
 //
-//   import { Herald } from "/static/herald.js";
+//   import { Herald } from "@herald/client"; // or "/static/herald.js"
 //   const herald = Herald.connect({ url: "https://herald.example.com", getToken: () => fetchMyToken() });
 //   herald.on("notification", (n) => render(n));
 //   herald.on("unread_count", (count) => badge(count));
@@ -9,7 +10,8 @@
 // jitter, and resumes with `since=<last seq>` so nothing is missed or shown
 // twice across a reconnect. When the socket cannot connect at all (a proxy
 // that blocks upgrades), it falls back to Server-Sent Events, which carry the
-// same frames and resume from `Last-Event-ID`. Every tab receives every frame
+// same frames and resume from `Last-Event-ID`, and tries a socket again every
+// `WS_RETRY_MS`. Every tab receives every frame
 // of its user, so the copy of the inbox each tab keeps (`client.store`) agrees.
 
 import { FeedClient } from "./herald-feed.js";
@@ -36,9 +38,9 @@ import { openSocket } from "./herald-ws.js";
 
 /** @typedef {"connecting"|"open"|"reconnecting"|"closed"} Status */
 
-/** Close codes after which the server wants the client back soon (a node shutting down, a slow reader). */
+/** Close codes after which the server wants the client back soon (a slow reader, a missed heartbeat, a node draining). */
 const RECONNECT_CODES = { min: 4000, max: 4499 };
-/** Close codes after which reconnecting cannot help (the user was removed, the token's scope is wrong). */
+/** Close codes the client takes as final: it stops instead of reconnecting. */
 const TERMINAL_CODES = { min: 4500, max: 4999 };
 /**
  * After "auto" fell back to SSE, how often a WebSocket is tried again: the
