@@ -12,7 +12,11 @@ fn package_sources() -> Vec<(String, Vec<u8>)> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "js"))
         .map(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             (name, std::fs::read(&p).expect("read an SDK source"))
         })
         .collect();
@@ -28,14 +32,19 @@ async fn get(app: &TestApp, path: &str) -> reqwest::Response {
 async fn assert_serves(app: &TestApp, path: &str, want: &[u8]) {
     let res = get(app, path).await;
     assert_eq!(res.status(), 200, "{path}");
-    let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let kind = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
     assert_eq!(kind, Some("text/javascript; charset=utf-8"), "{path}");
     let body = res.bytes().await.expect("body");
     assert!(body == want, "{path} differs from the package's file");
 }
 
 async fn every_file_of_the_sdk_package_is_served_byte_for_byte(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |_| {}).await else { return };
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
     for (name, bytes) in package_sources() {
         assert_serves(&app, &format!("/static/{name}"), &bytes).await;
     }
@@ -48,18 +57,27 @@ async fn every_file_of_the_sdk_package_is_served_byte_for_byte(backend: Backend)
 
 async fn the_sdk_is_served_even_when_there_is_no_static_dir(backend: Backend) {
     let missing = PathBuf::from("/nonexistent/herald-static");
-    let Some(app) = spawn_app_with(backend, |s| s.static_dir = missing).await else { return };
+    let Some(app) = spawn_app_with(backend, |s| s.static_dir = missing).await else {
+        return;
+    };
     assert_eq!(get(&app, "/static/herald.js").await.status(), 200);
     assert_eq!(get(&app, "/herald-sw.js").await.status(), 200);
     assert_eq!(get(&app, "/static/inbox.js").await.status(), 404);
     assert_eq!(get(&app, "/").await.status(), 404);
 }
 
-async fn a_browser_holding_the_current_sdk_gets_304_and_a_stale_one_gets_the_file(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |_| {}).await else { return };
+async fn a_browser_holding_the_current_sdk_gets_304_and_a_stale_one_gets_the_file(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
     let first = get(&app, "/static/herald-store.js").await;
     assert_eq!(
-        first.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        first
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-cache")
     );
     let etag = first.headers().get("etag").cloned().expect("an etag");
@@ -85,7 +103,10 @@ async fn a_browser_holding_the_current_sdk_gets_304_and_a_stale_one_gets_the_fil
 fn the_static_dir_holds_no_second_copy_of_the_sdk() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
     for (name, _) in package_sources() {
-        assert!(!dir.join(&name).exists(), "static/{name} would shadow nothing and drift: keep it in sdk/js/src only");
+        assert!(
+            !dir.join(&name).exists(),
+            "static/{name} would shadow nothing and drift: keep it in sdk/js/src only"
+        );
     }
 }
 
