@@ -24,8 +24,9 @@ macro_rules! module {
     };
 }
 
-/// Every file of `sdk/js/src/`. The service worker is served from the root
-/// too: a service worker controls only its own path and below.
+/// Every file of `sdk/js/src/` (`tests/api/sdk.rs` fails when one is left
+/// out). The service worker is served from the root too: a service worker
+/// controls only its own path and below.
 static MODULES: [Module; 7] = [
     module!("herald.js"),
     module!("herald-feed.js"),
