@@ -17,6 +17,7 @@ mod preferences;
 mod presence;
 mod ratelimit;
 mod rules;
+mod sdk;
 mod send;
 mod sse;
 mod templates;
@@ -155,8 +156,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
 /// The browser SDK under `/static/` and the demo inbox at `/`, then a JSON 404 for anything else.
 pub fn static_files(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        cfg.configure(sdk::configure);
         if dir.is_dir() {
-            cfg.configure(web_push::service_worker(dir.clone()));
             let index = dir.join("index.html");
             cfg.service(actix_files::Files::new("/static", &dir)).route(
                 "/",
