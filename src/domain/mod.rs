@@ -5,6 +5,7 @@ mod channel;
 mod chat;
 mod delivery;
 mod device;
+mod digest;
 mod event;
 mod ids;
 mod inbox;
@@ -23,6 +24,7 @@ pub use delivery::{
     DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
 };
 pub use device::{DeviceToken, Platform, PushProvider};
+pub use digest::{DigestKey, DigestSpec, Excess, Throttle, ThrottleScope, MAX_DIGEST_ITEMS};
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
 pub use inbox::{
@@ -34,6 +36,7 @@ pub use notification::{
 };
 pub use outcome::{ChannelOutcome, Contact};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
+pub use preferences::{digest_value, digest_zone, DigestWindow};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};
