@@ -140,8 +140,13 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         for col in [Rules::Digest, Rules::Throttle] {
-            m.alter_table(Table::alter().table(Rules::Table).drop_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(Rules::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         m.alter_table(
             Table::alter()

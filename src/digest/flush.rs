@@ -34,7 +34,8 @@ impl DigestFlusher {
 
     /// Flushes the buckets due by `now` (at most `flush_batch`); returns how many were claimed.
     pub async fn step(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let lease = chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(30));
+        let lease =
+            chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(30));
         let claimed = claim_due(&self.db, now, lease, self.settings.flush_batch).await?;
         let n = claimed.len();
         for bucket in claimed {

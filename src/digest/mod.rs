@@ -118,13 +118,28 @@ impl Router {
                     return Ok(None);
                 }
                 let reason = match t.scope() {
-                    ThrottleScope::Rule => format!("throttled: {} in {} for rule {}", t.limit(), t.window(), rule.name),
-                    ThrottleScope::Category => format!("throttled: {} in {} for category {}", t.limit(), t.window(), rule.category.as_str()),
+                    ThrottleScope::Rule => format!(
+                        "throttled: {} in {} for rule {}",
+                        t.limit(),
+                        t.window(),
+                        rule.name
+                    ),
+                    ThrottleScope::Category => format!(
+                        "throttled: {} in {} for category {}",
+                        t.limit(),
+                        t.window(),
+                        rule.category.as_str()
+                    ),
                 };
                 if t.excess() == Excess::Drop {
-                    return Ok(Some((None, entry(json!({"throttled": reason, "excess": "dropped"})))));
+                    return Ok(Some((
+                        None,
+                        entry(json!({"throttled": reason, "excess": "dropped"})),
+                    )));
                 }
-                let spec = digest.clone().unwrap_or_else(|| DigestSpec::for_throttle(t));
+                let spec = digest
+                    .clone()
+                    .unwrap_or_else(|| DigestSpec::for_throttle(t));
                 (spec, reason)
             }
             (None, Some(d)) => (d.clone(), "digest".to_string()),
@@ -135,7 +150,7 @@ impl Router {
             DigestKey::Path(p) => DigestKey::from_path(m.vars, p),
             DigestKey::Template(t) => DigestKey::bounded(
                 crate::templates::environment()
-                    .render_str(t, m.vars)
+                    .render_str(t, minijinja::Value::from(minijinja::value::Serde(m.vars)))
                     .map_err(|e| DigestError::Key(e.to_string()))?,
             ),
         };
@@ -158,7 +173,9 @@ impl Router {
             },
             reason: reason.clone(),
         };
-        let audit = entry(json!({"digested": {"key": key, "window": window.to_string(), "reason": reason}}));
+        let audit = entry(
+            json!({"digested": {"key": key, "window": window.to_string(), "reason": reason}}),
+        );
         Ok(Some((Some(fold), audit)))
     }
 

@@ -44,14 +44,12 @@ impl DigestKey {
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
-        path_ok
-            .then(|| Self::Path(raw.to_string()))
-            .ok_or_else(|| {
-                invalid(
-                    "digest.key",
-                    format!("'{raw}' is neither a dot path like booking.id nor a {{{{ template }}}}"),
-                )
-            })
+        path_ok.then(|| Self::Path(raw.to_string())).ok_or_else(|| {
+            invalid(
+                "digest.key",
+                format!("'{raw}' is neither a dot path like booking.id nor a {{{{ template }}}}"),
+            )
+        })
     }
 
     /// The path's value as text; a missing field or an object is the empty key.
@@ -234,7 +232,12 @@ impl DigestSpec {
             return Ok(None);
         };
         let window = Span::parse(&input.window)?;
-        Self::new(DigestKey::parse(input.key.as_deref())?, window, input.max_items).map(Some)
+        Self::new(
+            DigestKey::parse(input.key.as_deref())?,
+            window,
+            input.max_items,
+        )
+        .map(Some)
     }
 
     pub fn to_json(&self) -> Value {
@@ -304,26 +307,50 @@ mod tests {
     #[test]
     fn max_items_falls_back_to_the_default_and_never_passes_the_cap() {
         let w = Span::parse("10m").unwrap();
-        assert_eq!(DigestSpec::new(DigestKey::None, w, None).unwrap().max_items(50, 500), 50);
-        assert_eq!(DigestSpec::new(DigestKey::None, w, Some(900)).unwrap().max_items(50, 500), 500);
+        assert_eq!(
+            DigestSpec::new(DigestKey::None, w, None)
+                .unwrap()
+                .max_items(50, 500),
+            50
+        );
+        assert_eq!(
+            DigestSpec::new(DigestKey::None, w, Some(900))
+                .unwrap()
+                .max_items(50, 500),
+            500
+        );
         assert!(DigestSpec::new(DigestKey::None, w, Some(0)).is_err());
         assert!(DigestSpec::new(DigestKey::None, w, Some(MAX_DIGEST_ITEMS + 1)).is_err());
     }
 
     #[test]
     fn rule_sections_parse_and_print_back() {
-        let d = DigestSpec::parse(Some(&json!({"key": "{{ booking_id }}", "window": "10m", "max_items": 50})))
-            .unwrap()
-            .unwrap();
+        let d = DigestSpec::parse(Some(
+            &json!({"key": "{{ booking_id }}", "window": "10m", "max_items": 50}),
+        ))
+        .unwrap()
+        .unwrap();
         assert_eq!(DigestSpec::parse(Some(&d.to_json())).unwrap(), Some(d));
         assert_eq!(DigestSpec::parse(Some(&Value::Null)).unwrap(), None);
-        for bad in [json!({"window": "soon"}), json!({"window": "1h", "colour": 1}), json!("1h"), json!({"window": "1h", "max_items": -1})] {
+        for bad in [
+            json!({"window": "soon"}),
+            json!({"window": "1h", "colour": 1}),
+            json!("1h"),
+            json!({"window": "1h", "max_items": -1}),
+        ] {
             assert!(DigestSpec::parse(Some(&bad)).is_err(), "{bad}");
         }
-        let t = Throttle::parse(Some(&json!({"limit": 3, "window": "1h"}))).unwrap().unwrap();
+        let t = Throttle::parse(Some(&json!({"limit": 3, "window": "1h"})))
+            .unwrap()
+            .unwrap();
         assert_eq!((t.scope(), t.excess()), (ThrottleScope::Rule, Excess::Drop));
         assert_eq!(Throttle::parse(Some(&t.to_json())).unwrap(), Some(t));
-        for bad in [json!({"limit": 0, "window": "1h"}), json!({"limit": 3, "window": "1h", "scope": "team"}), json!({"limit": 3, "window": "1h", "excess": "queue"}), json!({"limit": 3})] {
+        for bad in [
+            json!({"limit": 0, "window": "1h"}),
+            json!({"limit": 3, "window": "1h", "scope": "team"}),
+            json!({"limit": 3, "window": "1h", "excess": "queue"}),
+            json!({"limit": 3}),
+        ] {
             assert!(Throttle::parse(Some(&bad)).is_err(), "{bad}");
         }
     }

@@ -24,7 +24,10 @@ pub use delivery::{
     DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
 };
 pub use device::{DeviceToken, Platform, PushProvider};
-pub use digest::{DigestKey, DigestSpec, Excess, Throttle, ThrottleScope, MAX_DIGEST_ITEMS};
+pub use digest::{
+    DigestInput, DigestKey, DigestSpec, Excess, Throttle, ThrottleInput, ThrottleScope,
+    MAX_DIGEST_ITEMS,
+};
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
 pub use inbox::{
@@ -35,8 +38,8 @@ pub use notification::{
     parse_request_id, ActionUrl, Category, NewNotification, NotificationView, Priority,
 };
 pub use outcome::{ChannelOutcome, Contact};
-pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use preferences::{digest_value, digest_zone, DigestWindow};
+pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};

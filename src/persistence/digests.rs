@@ -104,7 +104,10 @@ pub async fn fold_units(
                 o.insert("digests".into(), Value::Array(audit));
             }
             e::Entity::update_many()
-                .col_expr(e::Column::Outcome, sea_orm::sea_query::Expr::value(outcome.to_string()))
+                .col_expr(
+                    e::Column::Outcome,
+                    sea_orm::sea_query::Expr::value(outcome.to_string()),
+                )
                 .filter(e::Column::EventId.eq(ev.event_id.clone()))
                 .exec(txn)
                 .await?;
@@ -131,7 +134,11 @@ async fn fold(txn: &DatabaseTransaction, f: &DigestFold, now: DateTime<Utc>) -> 
             lease_until: Set(None),
             created_at: Set(now),
         })
-        .on_conflict(OnConflict::column(b::Column::OpenKey).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(b::Column::OpenKey)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(txn)
         .await?;
         bucket = open_bucket(txn, &key).await?;
@@ -233,7 +240,10 @@ pub async fn claim_due(
             rule_id: m.rule_id,
             key: m.digest_key.clone(),
             lease: token,
-            plan: parse_json("digest plan", &m.plan).ok().as_ref().and_then(FlushPlan::parse),
+            plan: parse_json("digest plan", &m.plan)
+                .ok()
+                .as_ref()
+                .and_then(FlushPlan::parse),
             items,
         });
     }
@@ -243,11 +253,7 @@ pub async fn claim_due(
 /// Records the flush in every folded event's audit and removes the bucket,
 /// in one transaction, only while `lease` still holds it. False: another
 /// flusher took the bucket over and finishes it.
-pub async fn finish(
-    db: &DatabaseConnection,
-    bucket: &Claimed,
-    flush: Value,
-) -> StoreResult<bool> {
+pub async fn finish(db: &DatabaseConnection, bucket: &Claimed, flush: Value) -> StoreResult<bool> {
     let txn = db.begin().await?;
     let gone = b::Entity::delete_many()
         .filter(b::Column::Id.eq(bucket.id))
@@ -298,7 +304,11 @@ pub async fn sent_since(
 ) -> StoreResult<u64> {
     let backend = db.get_database_backend();
     let pg = backend == DbBackend::Postgres;
-    let (p1, p2, p3) = if pg { ("$1", "$2", "$3") } else { ("?", "?", "?") };
+    let (p1, p2, p3) = if pg {
+        ("$1", "$2", "$3")
+    } else {
+        ("?", "?", "?")
+    };
     let (column, value): (&str, sea_orm::Value) = match what {
         Counted::Rule(id) => ("rule_id", id.into()),
         Counted::Category(c) => ("category", c.as_str().into()),

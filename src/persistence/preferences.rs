@@ -65,7 +65,9 @@ fn active(user: &UserId, doc: &PreferenceDocument) -> preferences::ActiveModel {
         quiet_hours_start: Set(q.map(|q| q.start())),
         quiet_hours_end: Set(q.map(|q| q.end())),
         quiet_hours_timezone: Set(q.map(|q| q.timezone().to_string())),
-        digest: Set((!doc.digest.is_empty()).then(|| crate::domain::digest_value(&doc.digest).to_string())),
+        digest: Set(
+            (!doc.digest.is_empty()).then(|| crate::domain::digest_value(&doc.digest).to_string())
+        ),
         updated_at: Set(Utc::now()),
     }
 }

@@ -30,11 +30,19 @@ fn to_rule(m: r::Model) -> StoreResult<Rule> {
         condition: m.condition.clone(),
         enabled: m.enabled,
         digest: crate::domain::DigestSpec::parse(
-            m.digest.as_deref().map(|t| parse_json("digest", t)).transpose()?.as_ref(),
+            m.digest
+                .as_deref()
+                .map(|t| parse_json("digest", t))
+                .transpose()?
+                .as_ref(),
         )
         .map_err(corrupt)?,
         throttle: crate::domain::Throttle::parse(
-            m.throttle.as_deref().map(|t| parse_json("throttle", t)).transpose()?.as_ref(),
+            m.throttle
+                .as_deref()
+                .map(|t| parse_json("throttle", t))
+                .transpose()?
+                .as_ref(),
         )
         .map_err(corrupt)?,
     })

@@ -208,8 +208,14 @@ impl Pipeline {
                 obj.entry("event_type")
                     .or_insert_with(|| json!(event.event_type));
             }
-            let matched = crate::digest::Matched { rule, user: &user, event_id: &event.id, vars: &vars,
-                email: event_email(rule, &payload), phone: event_phone(rule, &payload) };
+            let matched = crate::digest::Matched {
+                rule,
+                user: &user,
+                event_id: &event.id,
+                vars: &vars,
+                email: event_email(rule, &payload),
+                phone: event_phone(rule, &payload),
+            };
             if let Some((fold, entry)) = self.digests.hold(matched).await? {
                 unit.digests.extend(fold);
                 audit.push(entry);

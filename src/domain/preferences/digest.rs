@@ -38,13 +38,17 @@ impl DigestWindow {
             Self::Every(span) => opened + span.to_chrono(),
             Self::Daily(at) => {
                 let today = opened.with_timezone(&zone).date_naive();
-                [Some(today), today.succ_opt(), today.succ_opt().and_then(|d| d.succ_opt())]
-                    .into_iter()
-                    .flatten()
-                    .map(|day| first_instant_at(zone, day.and_time(*at)))
-                    .find(|due| *due > opened)
-                    // Three local days always hold a later reading; this keeps the type total.
-                    .unwrap_or(opened + chrono::Duration::days(1))
+                [
+                    Some(today),
+                    today.succ_opt(),
+                    today.succ_opt().and_then(|d| d.succ_opt()),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|day| first_instant_at(zone, day.and_time(*at)))
+                .find(|due| *due > opened)
+                // Three local days always hold a later reading; this keeps the type total.
+                .unwrap_or(opened + chrono::Duration::days(1))
             }
         }
     }
@@ -116,7 +120,10 @@ mod tests {
             DigestWindow::parse("1h").unwrap(),
             DigestWindow::Every(Span::parse("1h").unwrap())
         );
-        assert_eq!(DigestWindow::parse("daily@08:00").unwrap().to_string(), "daily@08:00");
+        assert_eq!(
+            DigestWindow::parse("daily@08:00").unwrap().to_string(),
+            "daily@08:00"
+        );
         for bad in ["daily@8", "daily@25:00", "weekly", "0m", ""] {
             assert!(DigestWindow::parse(bad).is_err(), "{bad}");
         }
@@ -132,8 +139,14 @@ mod tests {
         assert_eq!(w.due(utc(2026, 1, 10, 7, 0), paris), utc(2026, 1, 11, 7, 0));
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
         // 23:30 UTC is 08:30 next morning in Tokyo: the following day's 08:00.
-        assert_eq!(w.due(utc(2026, 1, 10, 23, 30), tokyo), utc(2026, 1, 11, 23, 0));
-        assert_eq!(w.due(utc(2026, 1, 10, 12, 0), Tz::UTC), utc(2026, 1, 11, 8, 0));
+        assert_eq!(
+            w.due(utc(2026, 1, 10, 23, 30), tokyo),
+            utc(2026, 1, 11, 23, 0)
+        );
+        assert_eq!(
+            w.due(utc(2026, 1, 10, 12, 0), Tz::UTC),
+            utc(2026, 1, 11, 8, 0)
+        );
     }
 
     #[test]
@@ -149,7 +162,10 @@ mod tests {
         assert_eq!(gap.due(utc(2026, 3, 8, 5, 0), ny), utc(2026, 3, 8, 7, 0));
         // Berlin falls back on 25 October 2026: 02:30 happens twice, the first reading counts.
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(gap.due(utc(2026, 10, 24, 22, 0), berlin), utc(2026, 10, 25, 0, 30));
+        assert_eq!(
+            gap.due(utc(2026, 10, 24, 22, 0), berlin),
+            utc(2026, 10, 25, 0, 30)
+        );
     }
 
     #[test]
@@ -161,7 +177,10 @@ mod tests {
             let mut now = utc(2026, 1, 1, 0, 0);
             while now < utc(2027, 1, 1, 0, 0) {
                 let due = w.due(now, tz);
-                assert!(due > now && due - now <= chrono::Duration::hours(25), "{zone} {now}");
+                assert!(
+                    due > now && due - now <= chrono::Duration::hours(25),
+                    "{zone} {now}"
+                );
                 now += chrono::Duration::minutes(37);
             }
         }
@@ -169,8 +188,14 @@ mod tests {
 
     #[test]
     fn the_digest_zone_prefers_the_profile_then_quiet_hours() {
-        assert_eq!(digest_zone(Some("Asia/Tokyo"), Some("Europe/Paris")).name(), "Asia/Tokyo");
-        assert_eq!(digest_zone(None, Some("Europe/Paris")).name(), "Europe/Paris");
+        assert_eq!(
+            digest_zone(Some("Asia/Tokyo"), Some("Europe/Paris")).name(),
+            "Asia/Tokyo"
+        );
+        assert_eq!(
+            digest_zone(None, Some("Europe/Paris")).name(),
+            "Europe/Paris"
+        );
         assert_eq!(digest_zone(Some("Mars/Base"), None).name(), "UTC");
     }
 }
