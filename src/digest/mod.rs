@@ -214,3 +214,6 @@ fn is_critical(rule: &Rule, vars: &Value) -> bool {
             .and_then(|p| Priority::parse(p).ok())
             .is_some_and(|p| p == Priority::Critical)
 }
+
+#[cfg(test)]
+mod tests;
