@@ -47,25 +47,50 @@ async fn folds_share_a_bucket_per_key_keep_their_order_and_close_it_when_full() 
     for t in tasks {
         tokio::spawn(t.run());
     }
-    for (id, key) in [("e1", "A"), ("e2", "B"), ("e3", "A"), ("e4", "A"), ("e5", "A")] {
-        writer.write(unit(id, key, 3, Duration::hours(1))).await.expect("write");
+    for (id, key) in [
+        ("e1", "A"),
+        ("e2", "B"),
+        ("e3", "A"),
+        ("e4", "A"),
+        ("e5", "A"),
+    ] {
+        writer
+            .write(unit(id, key, 3, Duration::hours(1)))
+            .await
+            .expect("write");
     }
     // A repeat of an event is a duplicate and folds nothing.
-    writer.write(unit("e1", "A", 3, Duration::hours(1))).await.expect("repeat");
+    writer
+        .write(unit("e1", "A", 3, Duration::hours(1)))
+        .await
+        .expect("repeat");
     // Only the bucket that reached three items is due; the others wait for their hour.
     let lease = Duration::seconds(30);
     let due = claim_due(&db, Utc::now(), lease, 10).await.expect("claim");
     assert_eq!(due.len(), 1);
     let ids: Vec<&str> = due[0].items.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(ids, ["e1", "e3", "e4"]);
-    assert!(claim_due(&db, Utc::now(), lease, 10).await.expect("again").is_empty(), "leased");
+    assert!(
+        claim_due(&db, Utc::now(), lease, 10)
+            .await
+            .expect("again")
+            .is_empty(),
+        "leased"
+    );
     // A lease that ran out is claimed again, and only the newest claim may finish.
     let later = Utc::now() + Duration::seconds(31);
     let retaken = claim_due(&db, later, lease, 10).await.expect("retake");
     assert_eq!(retaken.len(), 1);
-    assert!(!finish(&db, &due[0], json!({"bucket": due[0].id})).await.expect("stale"));
-    assert!(finish(&db, &retaken[0], json!({"bucket": retaken[0].id})).await.expect("finish"));
-    let audit = crate::persistence::events::find(&db, "e3").await.expect("find").expect("row");
+    assert!(!finish(&db, &due[0], json!({"bucket": due[0].id}))
+        .await
+        .expect("stale"));
+    assert!(finish(&db, &retaken[0], json!({"bucket": retaken[0].id}))
+        .await
+        .expect("finish"));
+    let audit = crate::persistence::events::find(&db, "e3")
+        .await
+        .expect("find")
+        .expect("row");
     let outcome: serde_json::Value = serde_json::from_str(&audit.outcome).expect("json");
     assert_eq!(outcome["digests"][0]["position"], 2);
     assert_eq!(outcome["digest_flushes"][0]["bucket"], json!(retaken[0].id));
