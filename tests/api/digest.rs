@@ -4,6 +4,7 @@
 
 mod flush;
 mod fold;
+mod rules;
 mod throttle;
 
 use crate::helpers::TestApp;

@@ -82,12 +82,16 @@ impl PreferenceDocument {
             .iter()
             .map(|(cat, sw)| (cat.as_str().to_string(), switches_value(sw)))
             .collect();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "channels": channels,
             "categories": categories,
             "quiet_hours": self.quiet_hours.as_ref().map(QuietHours::to_json),
-            "digest": digest_value(&self.digest),
-        })
+        });
+        // Shown once set, so documents of users without digests read as before.
+        if let (false, Some(o)) = (self.digest.is_empty(), doc.as_object_mut()) {
+            o.insert("digest".into(), digest_value(&self.digest));
+        }
+        doc
     }
 }
 
