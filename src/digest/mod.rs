@@ -97,6 +97,7 @@ impl Router {
 
     /// `None`: send now. `Some((fold, audit))`: the event is held, folded
     /// when `fold` is set and dropped otherwise; `audit` says why.
+    #[tracing::instrument(skip_all, fields(rule = %m.rule.name, user = %m.user))]
     pub async fn hold(
         &self,
         m: Matched<'_>,
