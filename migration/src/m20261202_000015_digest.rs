@@ -117,7 +117,7 @@ impl MigrationTrait for Migration {
             m.alter_table(
                 Table::alter()
                     .table(Rules::Table)
-                    .add_column(&mut text_null(col))
+                    .add_column(text_null(col))
                     .to_owned(),
             )
             .await?;
@@ -125,7 +125,7 @@ impl MigrationTrait for Migration {
         m.alter_table(
             Table::alter()
                 .table(Preferences::Table)
-                .add_column(&mut text_null(Preferences::Digest))
+                .add_column(text_null(Preferences::Digest))
                 .to_owned(),
         )
         .await

@@ -60,7 +60,9 @@ pub async fn publish(app: &TestApp, user: &str, extra: Value) -> String {
 /// The user's feed items, newest first.
 pub async fn feed(app: &TestApp, user: &str) -> Vec<Value> {
     let token = app.token(user).await;
-    let (status, page) = app.get_json(&token, "/api/v1/notifications").await;
+    let (status, page) = app
+        .get_json(&token, "/api/v1/notifications?limit=100")
+        .await;
     assert_eq!(status, 200);
     page["items"].as_array().cloned().unwrap_or_default()
 }
