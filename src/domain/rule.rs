@@ -50,6 +50,10 @@ pub struct Rule {
     pub recipient: RecipientMap,
     pub condition: Option<String>,
     pub enabled: bool,
+    /// Fold matching events into one notification per (user, rule, key).
+    pub digest: Option<super::DigestSpec>,
+    /// At most N notifications per user per window.
+    pub throttle: Option<super::Throttle>,
 }
 
 fn valid_path(field: &'static str, p: &str) -> Result<String, DomainError> {

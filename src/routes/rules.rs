@@ -51,6 +51,10 @@ pub struct RuleInput {
     /// Answers show them redacted. `PUT` replaces them (absent: none).
     #[schema(value_type = Option<Object>)]
     chat: Option<Value>,
+    /// Fold matching events into one notification per (user, rule, key); see the README's "Digests".
+    digest: Option<crate::domain::DigestInput>,
+    /// At most `limit` notifications per user per `window`; see the README's "Throttles".
+    throttle: Option<crate::domain::ThrottleInput>,
 }
 
 type ChatSection = Vec<(crate::domain::Channel, crate::domain::ChatDestination)>;

@@ -10,6 +10,7 @@ mod chat;
 mod cluster;
 mod cluster_bus;
 mod delivery;
+mod digest;
 mod events;
 mod feed;
 mod hardening;

@@ -70,6 +70,8 @@ pub struct Unit {
     pub guard: Option<Guard>,
     pub notifications: Vec<NewNotification>,
     pub deliveries: Vec<NewDelivery>,
+    /// Events folded into digest buckets, in the same transaction as the guard.
+    pub digests: Vec<super::digests::DigestFold>,
 }
 
 #[derive(Clone, Debug)]
