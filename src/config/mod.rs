@@ -182,6 +182,15 @@ pub struct Settings {
     /// How rule, template and webhook changes reach every node (`HERALD_CATALOG__*`).
     #[serde(default)]
     pub catalog: crate::pipeline::CatalogSettings,
+    /// OTLP/HTTP collector spans are exported to (`HERALD_OTEL_ENDPOINT`); unset exports nothing.
+    #[serde(default)]
+    pub otel_endpoint: Option<String>,
+    /// `service.name` of exported spans (`HERALD_OTEL_SERVICE_NAME`).
+    #[serde(default = "crate::trace::default_service_name")]
+    pub otel_service_name: String,
+    /// Milliseconds between exports of queued spans (`HERALD_OTEL_EXPORT_INTERVAL_MS`).
+    #[serde(default = "crate::trace::default_export_interval_ms")]
+    pub otel_export_interval_ms: u64,
 }
 
 impl Settings {

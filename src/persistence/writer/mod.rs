@@ -70,6 +70,9 @@ pub struct Unit {
     pub guard: Option<Guard>,
     pub notifications: Vec<NewNotification>,
     pub deliveries: Vec<NewDelivery>,
+    /// The trace the unit was produced in: its event's audit keeps the trace
+    /// id, and its deliveries are sent as children of it.
+    pub trace: Option<crate::domain::TraceContext>,
 }
 
 #[derive(Clone, Debug)]
