@@ -1,0 +1,173 @@
+//! One trace per event, from its source to the provider call.
+
+use super::collector::Collector;
+use crate::helpers::{wait_for, Backend};
+use crate::on_both;
+use crate::processes::{Node, SharedDb, ADMIN_KEY};
+use crate::sources::{amqp_channel, delete_queues, reachable, BROKER};
+use crate::stubs::HttpStub;
+use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::BasicProperties;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+fn traceparent() -> String {
+    format!("00-{TRACE_ID}-{PARENT_ID}-01")
+}
+
+/// A node exporting to `collector` (when given), sending webhooks to `hook`.
+async fn node(db: &SharedDb, collector: Option<&Collector>, extra: &[(&str, String)]) -> Node {
+    let mut env = vec![
+        ("HERALD_WEBHOOK_ALLOW_PRIVATE".to_string(), "true".to_string()),
+        ("HERALD_OTEL_SERVICE_NAME".to_string(), "herald-test".to_string()),
+        ("HERALD_OTEL_EXPORT_INTERVAL_MS".to_string(), "100".to_string()),
+    ];
+    if let Some(c) = collector {
+        env.push(("HERALD_OTEL_ENDPOINT".to_string(), c.url()));
+    }
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    Node::start_env(&db.url, &env).await
+}
+
+async fn subscribe_webhook(node: &Node, hook: &HttpStub, pattern: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks", node.base))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"url": format!("http://127.0.0.1:{}/hook", hook.port), "event_patterns": [pattern]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+async fn audit_trace_id(node: &Node, event_id: &str) -> Value {
+    let audit: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/events/{event_id}", node.base))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    audit["trace_id"].clone()
+}
+
+/// Waits for the webhook call's span and checks its parent chain reaches the caller's span.
+async fn assert_one_trace_to_the_webhook_call(collector: &Collector, through: &[&str]) {
+    wait_for("the webhook call's span", 30, || async {
+        collector.spans().iter().any(|s| s.name == "webhook_send")
+    })
+    .await;
+    let spans = collector.spans();
+    let send = spans.iter().find(|s| s.name == "webhook_send").unwrap();
+    assert_eq!(send.trace_id, TRACE_ID, "the send continues the caller's trace");
+    assert_eq!(send.service, "herald-test");
+    let chain = collector.ancestry(send);
+    assert_eq!(chain.last().map(String::as_str), Some(format!("remote:{PARENT_ID}").as_str()), "{chain:?}");
+    for name in through {
+        assert!(chain.iter().any(|c| c == name), "{name} in {chain:?}");
+    }
+    let ours: Vec<_> = spans.iter().filter(|s| chain.contains(&s.name)).collect();
+    assert!(ours.iter().all(|s| s.trace_id == TRACE_ID), "{ours:?}");
+}
+
+async fn an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_call(backend: Backend) {
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    let node = node(&db, Some(&collector), &[]).await;
+    subscribe_webhook(&node, &hook, "trace.*").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", node.base))
+        .bearer_auth(ADMIN_KEY)
+        .header("traceparent", traceparent())
+        .header("tracestate", "vendor=1")
+        .json(&json!({"event_id": "trace-http-1", "event_type": "trace.http", "user_id": "u"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    assert_one_trace_to_the_webhook_call(&collector, &["delivery", "event", "http"]).await;
+    assert_eq!(audit_trace_id(&node, "trace-http-1").await, TRACE_ID);
+}
+
+async fn without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_id(backend: Backend) {
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    // The SDK's own variable names the collector: Herald still exports nothing without HERALD_OTEL_ENDPOINT.
+    let node = node(&db, None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())]).await;
+    subscribe_webhook(&node, &hook, "trace.*").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", node.base))
+        .bearer_auth(ADMIN_KEY)
+        .header("traceparent", traceparent())
+        .json(&json!({"event_id": "trace-off-1", "event_type": "trace.off", "user_id": "u"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    wait_for("the webhook call", 20, || async { !hook.recorded().is_empty() }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(collector.spans().is_empty(), "{:?}", collector.spans());
+    assert_eq!(audit_trace_id(&node, "trace-off-1").await, TRACE_ID);
+}
+
+async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_call(backend: Backend) {
+    let _shared = BROKER.read().await;
+    if !reachable("RabbitMQ", "127.0.0.1:5672").await {
+        return;
+    }
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let s = uuid::Uuid::new_v4().simple().to_string();
+    let (ex, q) = (format!("herald_test_trace_{s}"), format!("trace_{s}"));
+    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    let amqp = [
+        ("HERALD_AMQP_URL", crate::sources::amqp_url()),
+        ("HERALD_AMQP_EXCHANGE", ex.clone()),
+        ("HERALD_AMQP_QUEUES", format!("{q}=#")),
+    ];
+    let node = node(&db, Some(&collector), &amqp).await;
+    subscribe_webhook(&node, &hook, "trace.*").await;
+    wait_for("the rabbitmq consumer", 20, || async {
+        let ready: Value = match reqwest::get(format!("{}/ready", node.base)).await {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        ready["components"]["rabbitmq"] == "connected"
+    })
+    .await;
+    let (_conn, ch) = amqp_channel().await;
+    let mut headers = FieldTable::default();
+    headers.insert("traceparent".into(), AMQPValue::LongString(traceparent().into()));
+    let body = json!({"event_id": format!("trace-amqp-{s}"), "user_id": "u"}).to_string();
+    ch.basic_publish(
+        ex.as_str().into(),
+        "trace.amqp".into(),
+        BasicPublishOptions::default(),
+        body.as_bytes(),
+        BasicProperties::default().with_headers(headers).with_delivery_mode(2),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("confirm");
+    assert_one_trace_to_the_webhook_call(&collector, &["delivery", "event"]).await;
+    assert_eq!(audit_trace_id(&node, &format!("trace-amqp-{s}")).await, TRACE_ID);
+    delete_queues(&ch, &[&q]).await;
+}
+
+on_both!(
+    an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_call,
+    without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_id,
+    an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_call,
+);
