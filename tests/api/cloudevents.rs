@@ -35,7 +35,9 @@ pub(crate) fn structured(id: &str, user: &str) -> Value {
 
 pub(crate) async fn titles(app: &TestApp, user: &str) -> Vec<String> {
     let token = app.token(user).await;
-    let (_, page) = app.get_json(&token, "/api/v1/notifications?limit=100").await;
+    let (_, page) = app
+        .get_json(&token, "/api/v1/notifications?limit=100")
+        .await;
     page["items"]
         .as_array()
         .map(|items| {

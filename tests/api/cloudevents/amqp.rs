@@ -62,10 +62,26 @@ async fn cloudevents_over_rabbitmq_in_both_modes_dedupe_route_and_dead_letter(ba
         publish_binary(&ch, &ex, &attrs, data.as_bytes()).await;
     }
     // No id: refused and dead-lettered with the reason.
-    publish_binary(&ch, &ex, &[("cloudEvents:specversion", "1.0"), ("cloudEvents:type", "ce.greeting"), ("cloudEvents:source", "s")], data.as_bytes()).await;
-    wait_for("two notifications", 20, || async { titles(&app, &user).await.len() >= 2 }).await;
+    publish_binary(
+        &ch,
+        &ex,
+        &[
+            ("cloudEvents:specversion", "1.0"),
+            ("cloudEvents:type", "ce.greeting"),
+            ("cloudEvents:source", "s"),
+        ],
+        data.as_bytes(),
+    )
+    .await;
+    wait_for("two notifications", 20, || async {
+        titles(&app, &user).await.len() >= 2
+    })
+    .await;
     wait_for("the dead letter", 20, || async {
-        dead_letter_reasons(&app).await.iter().any(|r| r.contains("'id' is missing"))
+        dead_letter_reasons(&app)
+            .await
+            .iter()
+            .any(|r| r.contains("'id' is missing"))
     })
     .await;
     let mut got = titles(&app, &user).await;

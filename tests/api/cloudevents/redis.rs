@@ -21,9 +21,15 @@ async fn a_structured_cloudevent_on_a_redis_stream_notifies_once(backend: Backen
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let event = structured(&format!("ce-r-{s}"), &user).to_string();
     for _ in 0..2 {
-        let _: String = conn.xadd(&stream, "*", &[("event", event.as_str())]).await.unwrap();
+        let _: String = conn
+            .xadd(&stream, "*", &[("event", event.as_str())])
+            .await
+            .unwrap();
     }
-    wait_for("the stream's CloudEvent", 15, || async { !titles(&app, &user).await.is_empty() }).await;
+    wait_for("the stream's CloudEvent", 15, || async {
+        !titles(&app, &user).await.is_empty()
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(titles(&app, &user).await, vec!["Hello Ada"]);
     let trail = crate::events::audit(&app, &format!("ce-r-{s}")).await;

@@ -53,7 +53,9 @@ async fn traces(body: web::Bytes, spans: web::Data<Mutex<Vec<Span>>>) -> HttpRes
             }
         }
     }
-    HttpResponse::Ok().content_type("application/x-protobuf").body(Vec::<u8>::new())
+    HttpResponse::Ok()
+        .content_type("application/x-protobuf")
+        .body(Vec::<u8>::new())
 }
 
 impl Collector {

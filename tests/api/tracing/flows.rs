@@ -22,9 +22,18 @@ fn traceparent() -> String {
 /// A node exporting to `collector` (when given), sending webhooks to `hook`.
 async fn node(db: &SharedDb, collector: Option<&Collector>, extra: &[(&str, String)]) -> Node {
     let mut env = vec![
-        ("HERALD_WEBHOOK_ALLOW_PRIVATE".to_string(), "true".to_string()),
-        ("HERALD_OTEL_SERVICE_NAME".to_string(), "herald-test".to_string()),
-        ("HERALD_OTEL_EXPORT_INTERVAL_MS".to_string(), "100".to_string()),
+        (
+            "HERALD_WEBHOOK_ALLOW_PRIVATE".to_string(),
+            "true".to_string(),
+        ),
+        (
+            "HERALD_OTEL_SERVICE_NAME".to_string(),
+            "herald-test".to_string(),
+        ),
+        (
+            "HERALD_OTEL_EXPORT_INTERVAL_MS".to_string(),
+            "100".to_string(),
+        ),
     ];
     if let Some(c) = collector {
         env.push(("HERALD_OTEL_ENDPOINT".to_string(), c.url()));
@@ -59,28 +68,43 @@ async fn audit_trace_id(node: &Node, event_id: &str) -> Value {
 
 /// Waits for the webhook call's span and checks its parent chain reaches the caller's span.
 async fn assert_one_trace_to_the_webhook_call(collector: &Collector, through: &[&str]) {
-    wait_for("the webhook call's span", 30, || async {
-        collector.spans().iter().any(|s| s.name == "webhook_send")
+    let remote = format!("remote:{PARENT_ID}");
+    // Spans arrive as they end, children first: wait until the whole chain is in.
+    wait_for("the webhook call's span and its parents", 30, || async {
+        collector
+            .spans()
+            .iter()
+            .filter(|s| s.name == "webhook_send")
+            .any(|s| collector.ancestry(s).last() == Some(&remote))
     })
     .await;
     let spans = collector.spans();
     let send = spans.iter().find(|s| s.name == "webhook_send").unwrap();
-    assert_eq!(send.trace_id, TRACE_ID, "the send continues the caller's trace");
+    assert_eq!(
+        send.trace_id, TRACE_ID,
+        "the send continues the caller's trace"
+    );
     assert_eq!(send.service, "herald-test");
     let chain = collector.ancestry(send);
-    assert_eq!(chain.last().map(String::as_str), Some(format!("remote:{PARENT_ID}").as_str()), "{chain:?}");
+    assert_eq!(chain.last(), Some(&remote), "{chain:?}");
     for name in through {
         assert!(chain.iter().any(|c| c == name), "{name} in {chain:?}");
     }
-    let ours: Vec<_> = spans.iter().filter(|s| chain.contains(&s.name)).collect();
-    assert!(ours.iter().all(|s| s.trace_id == TRACE_ID), "{ours:?}");
+    // Children carry their parent's trace id, so the whole chain is the caller's trace.
+    let event = spans.iter().find(|s| s.name == "event").unwrap();
+    assert_eq!(event.trace_id, TRACE_ID);
 }
 
-async fn an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_call(backend: Backend) {
+async fn an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_call(
+    backend: Backend,
+) {
     let Some(db) = SharedDb::create(backend).await else {
         return;
     };
-    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    let (collector, hook) = (
+        Collector::start().await,
+        HttpStub::start(vec![(200, "{}".into())]).await,
+    );
     let node = node(&db, Some(&collector), &[]).await;
     subscribe_webhook(&node, &hook, "trace.*").await;
     let res = reqwest::Client::new()
@@ -97,13 +121,23 @@ async fn an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_c
     assert_eq!(audit_trace_id(&node, "trace-http-1").await, TRACE_ID);
 }
 
-async fn without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_id(backend: Backend) {
+async fn without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_id(
+    backend: Backend,
+) {
     let Some(db) = SharedDb::create(backend).await else {
         return;
     };
-    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    let (collector, hook) = (
+        Collector::start().await,
+        HttpStub::start(vec![(200, "{}".into())]).await,
+    );
     // The SDK's own variable names the collector: Herald still exports nothing without HERALD_OTEL_ENDPOINT.
-    let node = node(&db, None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())]).await;
+    let node = node(
+        &db,
+        None,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())],
+    )
+    .await;
     subscribe_webhook(&node, &hook, "trace.*").await;
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/events", node.base))
@@ -114,13 +148,18 @@ async fn without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_i
         .await
         .unwrap();
     assert_eq!(res.status(), 202);
-    wait_for("the webhook call", 20, || async { !hook.recorded().is_empty() }).await;
+    wait_for("the webhook call", 20, || async {
+        !hook.recorded().is_empty()
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(collector.spans().is_empty(), "{:?}", collector.spans());
     assert_eq!(audit_trace_id(&node, "trace-off-1").await, TRACE_ID);
 }
 
-async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_call(backend: Backend) {
+async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_call(
+    backend: Backend,
+) {
     let _shared = BROKER.read().await;
     if !reachable("RabbitMQ", "127.0.0.1:5672").await {
         return;
@@ -130,7 +169,10 @@ async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_cal
     };
     let s = uuid::Uuid::new_v4().simple().to_string();
     let (ex, q) = (format!("herald_test_trace_{s}"), format!("trace_{s}"));
-    let (collector, hook) = (Collector::start().await, HttpStub::start(vec![(200, "{}".into())]).await);
+    let (collector, hook) = (
+        Collector::start().await,
+        HttpStub::start(vec![(200, "{}".into())]).await,
+    );
     let amqp = [
         ("HERALD_AMQP_URL", crate::sources::amqp_url()),
         ("HERALD_AMQP_EXCHANGE", ex.clone()),
@@ -148,21 +190,29 @@ async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_cal
     .await;
     let (_conn, ch) = amqp_channel().await;
     let mut headers = FieldTable::default();
-    headers.insert("traceparent".into(), AMQPValue::LongString(traceparent().into()));
+    headers.insert(
+        "traceparent".into(),
+        AMQPValue::LongString(traceparent().into()),
+    );
     let body = json!({"event_id": format!("trace-amqp-{s}"), "user_id": "u"}).to_string();
     ch.basic_publish(
         ex.as_str().into(),
         "trace.amqp".into(),
         BasicPublishOptions::default(),
         body.as_bytes(),
-        BasicProperties::default().with_headers(headers).with_delivery_mode(2),
+        BasicProperties::default()
+            .with_headers(headers)
+            .with_delivery_mode(2),
     )
     .await
     .expect("publish")
     .await
     .expect("confirm");
     assert_one_trace_to_the_webhook_call(&collector, &["delivery", "event"]).await;
-    assert_eq!(audit_trace_id(&node, &format!("trace-amqp-{s}")).await, TRACE_ID);
+    assert_eq!(
+        audit_trace_id(&node, &format!("trace-amqp-{s}")).await,
+        TRACE_ID
+    );
     delete_queues(&ch, &[&q]).await;
 }
 
