@@ -56,6 +56,18 @@ struct Context {
     meta: Map<String, Value>,
 }
 
+impl Context {
+    fn into_event(self, payload: Map<String, Value>, trace: Option<super::TraceContext>) -> Event {
+        Event {
+            id: self.id,
+            event_type: self.event_type,
+            payload,
+            meta: self.meta,
+            trace,
+        }
+    }
+}
+
 /// `attr` answers a context attribute by its CloudEvents name, in either mode.
 fn context(
     attr: &dyn Fn(&'static str) -> Result<Option<String>, CloudEventError>,
@@ -142,13 +154,7 @@ pub(crate) fn structured(obj: Map<String, Value>) -> Result<Event, EventError> {
         first_string(&obj, &["traceparent"]),
         first_string(&obj, &["tracestate"]),
     ));
-    Ok(Event {
-        id: ctx.id,
-        event_type: ctx.event_type,
-        payload,
-        meta: ctx.meta,
-        trace,
-    })
+    Ok(ctx.into_event(payload, trace))
 }
 
 /// A binary-mode CloudEvent: `attr` reads a context attribute from the
@@ -180,13 +186,7 @@ pub fn binary(
         data_object(value)?
     };
     let trace = trace_of(&(attr("traceparent"), attr("tracestate")));
-    Ok(Event {
-        id: ctx.id,
-        event_type: ctx.event_type,
-        payload,
-        meta: ctx.meta,
-        trace,
-    })
+    Ok(ctx.into_event(payload, trace))
 }
 
 /// A batch-mode body (`application/cloudevents-batch+json`): each element is

@@ -50,14 +50,7 @@ pub(crate) async fn titles(app: &TestApp, user: &str) -> Vec<String> {
 }
 
 pub(crate) async fn dead_letter_reasons(app: &TestApp) -> Vec<String> {
-    let list: Value = app
-        .admin(reqwest::Method::GET, "/api/v1/dead-letters")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, list) = app.get_json(&app.admin_key, "/api/v1/dead-letters").await;
     list["items"]
         .as_array()
         .map(|items| {

@@ -53,6 +53,20 @@ async fn subscribe_webhook(node: &Node, hook: &HttpStub, pattern: &str) {
     assert_eq!(res.status(), 201);
 }
 
+/// Publishes an event over REST with the caller's `traceparent`.
+async fn post_traced(node: &Node, event_id: &str, event_type: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", node.base))
+        .bearer_auth(ADMIN_KEY)
+        .header("traceparent", traceparent())
+        .header("tracestate", "vendor=1")
+        .json(&json!({"event_id": event_id, "event_type": event_type, "user_id": "u"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+}
+
 async fn audit_trace_id(node: &Node, event_id: &str) -> Value {
     let audit: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/events/{event_id}", node.base))
@@ -107,16 +121,7 @@ async fn an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_c
     );
     let node = node(&db, Some(&collector), &[]).await;
     subscribe_webhook(&node, &hook, "trace.*").await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/events", node.base))
-        .bearer_auth(ADMIN_KEY)
-        .header("traceparent", traceparent())
-        .header("tracestate", "vendor=1")
-        .json(&json!({"event_id": "trace-http-1", "event_type": "trace.http", "user_id": "u"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
+    post_traced(&node, "trace-http-1", "trace.http").await;
     assert_one_trace_to_the_webhook_call(&collector, &["delivery", "event", "http"]).await;
     assert_eq!(audit_trace_id(&node, "trace-http-1").await, TRACE_ID);
 }
@@ -139,15 +144,7 @@ async fn without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_i
     )
     .await;
     subscribe_webhook(&node, &hook, "trace.*").await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/events", node.base))
-        .bearer_auth(ADMIN_KEY)
-        .header("traceparent", traceparent())
-        .json(&json!({"event_id": "trace-off-1", "event_type": "trace.off", "user_id": "u"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
+    post_traced(&node, "trace-off-1", "trace.off").await;
     wait_for("the webhook call", 20, || async {
         !hook.recorded().is_empty()
     })
@@ -216,7 +213,42 @@ async fn an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_cal
     delete_queues(&ch, &[&q]).await;
 }
 
+async fn spans_still_queued_are_flushed_when_the_node_shuts_down(backend: Backend) {
+    let Some(db) = SharedDb::create(backend).await else {
+        return;
+    };
+    let (collector, hook) = (
+        Collector::start().await,
+        HttpStub::start(vec![(200, "{}".into())]).await,
+    );
+    // A minute between exports: only the shutdown flush can deliver these spans in time.
+    let mut node = node(
+        &db,
+        Some(&collector),
+        &[("HERALD_OTEL_EXPORT_INTERVAL_MS", "60000".into())],
+    )
+    .await;
+    subscribe_webhook(&node, &hook, "trace.*").await;
+    post_traced(&node, "trace-flush-1", "trace.flush").await;
+    wait_for("the webhook call", 20, || async {
+        !hook.recorded().is_empty()
+    })
+    .await;
+    assert!(
+        collector.spans().is_empty(),
+        "nothing exported before the interval"
+    );
+    node.sigterm();
+    let status = node.wait_exit(Duration::from_secs(40)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(collector
+        .spans()
+        .iter()
+        .any(|s| s.name == "webhook_send" && s.trace_id == TRACE_ID));
+}
+
 on_both!(
+    spans_still_queued_are_flushed_when_the_node_shuts_down,
     an_http_event_with_a_traceparent_is_one_trace_from_request_to_webhook_call,
     without_an_endpoint_nothing_is_exported_and_the_audit_keeps_the_trace_id,
     an_amqp_event_with_a_traceparent_header_is_one_trace_to_the_webhook_call,
