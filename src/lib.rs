@@ -23,3 +23,4 @@ pub mod startup;
 pub mod stats;
 pub mod telemetry;
 pub mod templates;
+pub mod trace;

@@ -22,7 +22,7 @@ pub fn init(filter: &str, format: LogFormat) {
 /// actix-http logs a connection it gave up on (a malformed request line or
 /// header, a body cut short) at ERROR, though the client caused it and was
 /// answered 400. Silenced unless the filter names actix_http itself.
-fn with_quiet_parse_errors(filter: &str) -> String {
+pub(crate) fn with_quiet_parse_errors(filter: &str) -> String {
     if filter.contains("actix_http") {
         filter.to_string()
     } else {
@@ -54,13 +54,20 @@ pub struct RedactingRootSpan;
 impl RootSpanBuilder for RedactingRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let query = redact_query(request.query_string());
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "http",
             method = %request.method(),
             path = %request.path(),
             query = %query,
             status = tracing::field::Empty,
-        )
+        );
+        // A caller's W3C `traceparent` makes this request part of its trace.
+        let sent = crate::trace::from_headers(|name| {
+            let value = request.headers().get(name)?.to_str().ok()?;
+            Some(value.to_string())
+        });
+        crate::trace::continue_from(&span, sent.as_ref());
+        span
     }
 
     fn on_request_end<B: actix_web::body::MessageBody>(

@@ -33,6 +33,8 @@ pub struct Model {
     pub endpoint_id: Option<Uuid>,
     /// The `/send` request id that produced it, if any.
     pub request_id: Option<String>,
+    /// W3C `traceparent` the provider call continues (the span that produced it).
+    pub traceparent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

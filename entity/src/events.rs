@@ -14,6 +14,10 @@ pub struct Model {
     /// JSON: matched rules, notifications, deliveries, suppressions, or why nothing matched.
     pub outcome: String,
     pub created_at: DateTimeUtc,
+    /// The W3C trace id (32 hex digits) the event was processed under, when it had one.
+    pub trace_id: Option<String>,
+    /// The `traceparent` of the span that processed it: its deliveries continue from there.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

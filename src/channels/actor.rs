@@ -105,7 +105,13 @@ impl Handler<Dispatch> for ChannelActor {
             async move {
                 // Nothing in one delivery's handling may take the actor down with it.
                 let id = delivery.id;
-                if AssertUnwindSafe(run(&cfg, delivery))
+                // The send continues the trace of the event (or /send) that produced it.
+                let span = crate::trace::delivery_span(
+                    id,
+                    cfg.channel.as_str(),
+                    delivery.traceparent.as_ref(),
+                );
+                if AssertUnwindSafe(tracing::Instrument::instrument(run(&cfg, delivery), span))
                     .catch_unwind()
                     .await
                     .is_err()

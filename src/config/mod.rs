@@ -185,6 +185,14 @@ pub struct Settings {
     /// Digest limits and the flush loop (`HERALD_DIGEST__*`).
     #[serde(default)]
     pub digest: crate::digest::DigestSettings,
+    /// OTLP/HTTP collector spans are exported to (`HERALD_OTEL_ENDPOINT`); unset exports nothing.
+    pub otel_endpoint: Option<String>,
+    /// `service.name` of exported spans (`HERALD_OTEL_SERVICE_NAME`).
+    #[serde(default = "crate::trace::default_service_name")]
+    pub otel_service_name: String,
+    /// Milliseconds between exports of queued spans (`HERALD_OTEL_EXPORT_INTERVAL_MS`).
+    #[serde(default = "crate::trace::default_export_interval_ms")]
+    pub otel_export_interval_ms: u64,
 }
 
 impl Settings {

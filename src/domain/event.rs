@@ -91,6 +91,9 @@ pub enum EventError {
     /// No store can keep U+0000 everywhere (PostgreSQL refuses it in text and jsonb).
     #[error("{0} contains a NUL character (U+0000)")]
     NulCharacter(String),
+    /// A CloudEvent (it names a `specversion`) that breaks the specification.
+    #[error("invalid CloudEvent: {0}")]
+    CloudEvent(#[from] super::cloudevents::CloudEventError),
 }
 
 /// A normalised event.
@@ -101,14 +104,18 @@ pub struct Event {
     pub event_type: String,
     /// What rules and templates see: the flat event, or an envelope's `data`.
     pub payload: Map<String, Value>,
-    /// Envelope fields (`timestamp`, `source`, `correlation_id`) when present.
+    /// Envelope fields (`timestamp`, `source`, `correlation_id`; a CloudEvent's
+    /// `source`, `subject`, `time`…) when present.
     pub meta: Map<String, Value>,
+    /// The W3C trace context the event travelled with (a source's headers or
+    /// the body's `traceparent`), continued by its processing and deliveries.
+    pub trace: Option<super::TraceContext>,
 }
 
 const ID_KEYS: [&str; 3] = ["event_id", "id", "message_id"];
 const TYPE_KEYS: [&str; 2] = ["event_type", "type"];
 
-fn first_string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+pub(crate) fn first_string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| match obj.get(*k) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -129,20 +136,22 @@ impl Event {
         if let Some(at) = super::find_nul(&Value::Object(obj.clone())) {
             return Err(EventError::NulCharacter(at));
         }
+        if obj.contains_key(super::cloudevents::SPECVERSION) {
+            return super::cloudevents::structured(obj);
+        }
         let envelope = ["data", "payload"].iter().find_map(|k| match obj.get(*k) {
             Some(Value::Object(inner)) => Some(inner.clone()),
             _ => None,
         });
+        let obj_trace = (
+            first_string(&obj, &["traceparent"]),
+            first_string(&obj, &["tracestate"]),
+        );
         let id = first_string(&obj, &ID_KEYS);
         let event_type = first_string(&obj, &TYPE_KEYS)
             .or_else(|| fallback_type.map(str::to_string))
             .ok_or(EventError::MissingType)?;
-        let type_ok = !event_type.is_empty()
-            && event_type.len() <= 255
-            && event_type
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
-        if !type_ok {
+        if !valid_type(&event_type) {
             return Err(EventError::InvalidType(event_type));
         }
         let (payload, meta) = match envelope {
@@ -159,7 +168,7 @@ impl Event {
             None => (obj, Map::new()),
         };
         let id = match id {
-            Some(id) if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) => {
+            Some(id) if !valid_id(&id) => {
                 return Err(EventError::InvalidId(
                     "must be 1 to 255 printable characters".into(),
                 ))
@@ -176,13 +185,37 @@ impl Event {
                 )
             ),
         };
+        let trace = trace_of(&obj_trace);
         Ok(Self {
             id,
             event_type,
             payload,
             meta,
+            trace,
         })
     }
+}
+
+/// Letters, digits and `_-.:`, 1 to 255 of them: what rule patterns can match.
+pub(crate) fn valid_type(event_type: &str) -> bool {
+    !event_type.is_empty()
+        && event_type.len() <= 255
+        && event_type
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+}
+
+/// 1 to 255 printable characters: the dedupe key is stored and shown as text.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && !id.chars().any(char::is_control)
+}
+
+/// A body's top-level `traceparent` (and `tracestate`), as Redis envelopes and
+/// the CloudEvents tracing extension carry them. A malformed one is ignored:
+/// tracing never refuses an event.
+pub(crate) fn trace_of(fields: &(Option<String>, Option<String>)) -> Option<super::TraceContext> {
+    let parent = fields.0.as_deref()?;
+    super::TraceContext::parse(parent, fields.1.as_deref()).ok()
 }
 
 #[cfg(test)]

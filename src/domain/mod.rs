@@ -3,6 +3,7 @@
 
 mod channel;
 mod chat;
+mod cloudevents;
 mod delivery;
 mod device;
 mod digest;
@@ -16,10 +17,12 @@ mod profile;
 mod rule;
 mod span;
 mod text;
+mod trace_context;
 mod web_push;
 
 pub use channel::Channel;
 pub use chat::{chat_part, ChatContent, ChatDestination, ChatTarget, SlackChannelId};
+pub use cloudevents::{batch as cloudevents_batch, binary as cloudevent_binary, CloudEventError};
 pub use delivery::{
     DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
 };
@@ -44,6 +47,7 @@ pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
+pub use trace_context::{TraceContext, TraceContextError, TraceParent};
 pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.

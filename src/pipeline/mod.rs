@@ -6,6 +6,7 @@ mod catalog;
 pub mod catalog_sync;
 mod dead_letters;
 pub mod fast;
+pub mod ingress;
 mod recipient;
 
 pub use catalog::{Catalog, CatalogSettings};
@@ -283,6 +284,7 @@ impl Pipeline {
         } else {
             json!({"rules": audit, "meta": event.meta})
         };
+        unit.trace = crate::trace::for_unit(event.trace.as_ref());
         unit.guard = Some(Guard::Event(EventRecord {
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),

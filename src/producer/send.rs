@@ -77,6 +77,8 @@ impl Producer {
             guard,
             notifications: planned.notification.into_iter().collect(),
             deliveries: planned.deliveries,
+            // The request's trace (its `traceparent`), when OpenTelemetry is on.
+            trace: crate::trace::for_unit(None),
             ..Unit::default()
         };
         match self.commit(unit).await? {

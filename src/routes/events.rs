@@ -73,7 +73,10 @@ fn dead_letter_json(m: &entity::dead_letters::Model) -> Value {
     })
 }
 
-/// Publish an event over REST (flat JSON or a `StandardMessage` envelope).
+/// Publish an event over REST (flat JSON or a `StandardMessage` envelope), or a
+/// CloudEvent: structured (`application/cloudevents+json`), binary (`ce-*`
+/// headers, the body is the data) or a batch (`application/cloudevents-batch+json`).
+/// A W3C `traceparent` header makes the processing part of the caller's trace.
 /// A malformed or unprocessable event is answered 422 and also kept as a dead letter.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = Object,
     responses((status = 202, body = Object), (status = 422, body = super::ErrorBody)))]
@@ -81,6 +84,7 @@ fn dead_letter_json(m: &entity::dead_letters::Model) -> Value {
 pub async fn publish(
     _: Sender,
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     // A raw NUL is never valid JSON, and parking it as a dead letter would fail
@@ -91,7 +95,13 @@ pub async fn publish(
         }
         .into());
     }
-    match state.pipeline.ingest(&body, None, "rest").await {
+    if super::cloudevents::is_batch(&req) {
+        return super::cloudevents::publish_batch(&state, &body).await;
+    }
+    // Flat, envelope or CloudEvents (structured or binary mode), with the caller's trace.
+    let inbound = super::cloudevents::inbound(&req, &body);
+    let body = inbound.replayable_body();
+    match state.pipeline.ingest_inbound(&inbound).await {
         Ok(outcome) => Ok(HttpResponse::Accepted().json(outcome)),
         // Accepted and parked: it is replayable once a rule for it exists.
         Err(e @ PipelineError::Unrouted(_)) => {
@@ -99,9 +109,7 @@ pub async fn publish(
                 .pipeline
                 .dead_letter("rest", &e.to_string(), &body, json!({}))
                 .await?;
-            let event_id = crate::domain::Event::normalise(&body, None)
-                .ok()
-                .map(|e| e.id);
+            let event_id = inbound.parse().ok().map(|e| e.id);
             Ok(HttpResponse::Accepted().json(json!({"event_id": event_id, "status": "no_match", "reason": e.to_string(), "dead_letter_id": id})))
         }
         Err(e) if !e.is_transient() => {
@@ -143,7 +151,7 @@ pub async fn audit(
     Ok(HttpResponse::Ok().json(json!({
         "event_id": ev.event_id, "event_type": ev.event_type, "source": ev.source, "status": ev.status,
         "outcome": serde_json::from_str::<Value>(&ev.outcome).unwrap_or(Value::Null),
-        "deliveries": deliveries, "created_at": ev.created_at,
+        "deliveries": deliveries, "created_at": ev.created_at, "trace_id": ev.trace_id,
     })))
 }
 

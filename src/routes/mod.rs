@@ -3,6 +3,7 @@
 
 mod callbacks;
 mod chat;
+mod cloudevents;
 mod deliveries;
 mod devices;
 mod endpoint;

@@ -73,6 +73,7 @@ fn delivery(
         priority: Set("normal".into()),
         endpoint_id: Set(None),
         request_id: Set(None),
+        traceparent: Set(None),
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) async fn reachable(name: &str, addr: &str) -> bool {
     ok
 }
 
-async fn amqp_channel() -> (Connection, Channel) {
+pub(crate) async fn amqp_channel() -> (Connection, Channel) {
     let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
         .await
         .expect("amqp connect");
@@ -49,7 +49,7 @@ async fn amqp_channel() -> (Connection, Channel) {
     (conn, ch)
 }
 
-async fn publish(ch: &Channel, exchange: &str, key: &str, body: &[u8]) {
+pub(crate) async fn publish(ch: &Channel, exchange: &str, key: &str, body: &[u8]) {
     ch.basic_publish(
         exchange.into(),
         key.into(),
@@ -71,7 +71,7 @@ async fn component(app: &TestApp, name: &str) -> String {
         .to_string()
 }
 
-async fn feed_len(app: &TestApp, user: &str) -> usize {
+pub(crate) async fn feed_len(app: &TestApp, user: &str) -> usize {
     let token = app.token(user).await;
     let (_, page) = app
         .get_json(&token, "/api/v1/notifications?limit=100")
@@ -79,7 +79,7 @@ async fn feed_len(app: &TestApp, user: &str) -> usize {
     page["items"].as_array().map(Vec::len).unwrap_or(0)
 }
 
-async fn amqp_app(
+pub(crate) async fn amqp_app(
     backend: Backend,
     exchange: &str,
     queues: &str,
@@ -102,7 +102,7 @@ async fn amqp_app(
     Some(app)
 }
 
-async fn delete_queues(ch: &Channel, names: &[&str]) {
+pub(crate) async fn delete_queues(ch: &Channel, names: &[&str]) {
     for q in names {
         let _ = ch
             .queue_delete((*q).into(), QueueDeleteOptions::default())
@@ -513,7 +513,7 @@ async fn a_broker_restart_mid_stream_loses_nothing() {
     }
 }
 
-async fn redis_app(backend: Backend, channels: &str, streams: &str) -> Option<TestApp> {
+pub(crate) async fn redis_app(backend: Backend, channels: &str, streams: &str) -> Option<TestApp> {
     let (channels, streams) = (channels.to_string(), streams.to_string());
     let app = spawn_app_with(backend, move |s| {
         s.redis_url = Some(SecretString::from(redis_url()));

@@ -46,6 +46,8 @@ pub struct Delivery {
     pub attempts: i32,
     pub lease: Option<Lease>,
     pub provider_message_id: Option<String>,
+    /// The `traceparent` its send continues, when its unit had a trace.
+    pub traceparent: Option<crate::domain::TraceParent>,
 }
 
 impl Delivery {
@@ -84,6 +86,11 @@ impl Delivery {
                 until: m.next_attempt_at,
             }),
             provider_message_id: m.provider_message_id.clone(),
+            // A kept context that no longer parses only loses the trace link.
+            traceparent: m
+                .traceparent
+                .as_deref()
+                .and_then(|t| crate::domain::TraceParent::parse(t).ok()),
         })
     }
 }

@@ -156,6 +156,8 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
                 status: Set(ev.status.clone()),
                 outcome: Set(ev.outcome.to_string()),
                 created_at: Set(now),
+                trace_id: Set(u.trace.as_ref().map(|t| t.trace_id().to_string())),
+                traceparent: Set(u.trace.as_ref().map(|t| t.parent().header())),
             }),
             Some(Guard::Request(r)) => requests.push(entity::send_requests::ActiveModel {
                 user_id: Set(r.user.as_str().to_string()),

@@ -72,6 +72,9 @@ pub struct Unit {
     pub deliveries: Vec<NewDelivery>,
     /// Events folded into digest buckets, in the same transaction as the guard.
     pub digests: Vec<super::digests::DigestFold>,
+    /// The trace the unit was produced in: its event's audit keeps the trace
+    /// id, and its deliveries are sent as children of it.
+    pub trace: Option<crate::domain::TraceContext>,
 }
 
 #[derive(Clone, Debug)]

@@ -106,6 +106,7 @@ pub fn delivery(
         priority: Set(d.priority.as_str().to_string()),
         endpoint_id: Set(endpoint),
         request_id: Set(request_id),
+        traceparent: Set(unit.trace.as_ref().map(|t| t.parent().header())),
     };
     Ok((id, am))
 }

@@ -3,6 +3,7 @@
 //! are committed. Malformed or unprocessable messages, and ones that keep
 //! failing, go to the `herald.dead-letter` exchange with the reason in a header.
 
+mod cloudevents;
 mod failures;
 
 pub use failures::{FailureCounts, FAILURE_MEMORY};
@@ -205,7 +206,9 @@ impl AmqpSource {
     /// Processes one delivery and settles it. Exposed for tests.
     pub async fn handle(&self, ch: &Channel, queue: &str, d: Delivery) {
         let routing_key = d.routing_key.as_str().to_string();
-        let verdict = self.judge(&d.data, &routing_key, queue).await;
+        let source = format!("amqp:{queue}");
+        let inbound = cloudevents::inbound(&d, &routing_key, &source);
+        let verdict = self.judge(&inbound).await;
         let settled = match verdict {
             Verdict::Ack => {
                 self.forget(&d.data);
@@ -222,7 +225,7 @@ impl AmqpSource {
             }
             Verdict::DeadLetter(reason) => {
                 if let Err(e) = self
-                    .dead_letter(ch, queue, &routing_key, &d.data, &reason)
+                    .dead_letter(ch, queue, &routing_key, &inbound.replayable_body(), &reason)
                     .await
                 {
                     tracing::error!(error = %e, "could not dead-letter; requeueing");
@@ -243,9 +246,9 @@ impl AmqpSource {
         }
     }
 
-    async fn judge(&self, body: &[u8], routing_key: &str, queue: &str) -> Verdict {
-        let source = format!("amqp:{queue}");
-        match self.pipeline.ingest(body, Some(routing_key), &source).await {
+    async fn judge(&self, inbound: &crate::pipeline::ingress::Inbound<'_>) -> Verdict {
+        let body = inbound.body;
+        match self.pipeline.ingest_inbound(inbound).await {
             Ok(_) => Verdict::Ack,
             Err(e) if e.is_transient() => {
                 let n = self.failures.lock().map(|mut f| {

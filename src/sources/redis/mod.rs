@@ -198,11 +198,16 @@ impl RedisSource {
             let channel = msg.get_channel_name().to_string();
             let body = msg.get_payload_bytes().to_vec();
             // Pub/sub has no redelivery: anything that fails is dead-lettered, never dropped.
-            if let Err(e) = self
-                .pipeline
-                .ingest(&body, Some(&channel), &format!("redis:{channel}"))
-                .await
-            {
+            let source = format!("redis:{channel}");
+            let inbound = crate::pipeline::ingress::Inbound {
+                body: &body,
+                shape: crate::pipeline::ingress::Shape::Json {
+                    fallback_type: Some(&channel),
+                },
+                source: &source,
+                trace: None,
+            };
+            if let Err(e) = self.pipeline.ingest_inbound(&inbound).await {
                 let meta = json!({"channel": channel, "routing_key": channel});
                 if let Err(store) = self
                     .pipeline

@@ -132,7 +132,19 @@ impl RedisSource {
             let body = entry_body(e);
             let source = source.clone();
             async move {
-                let result = self.pipeline.ingest(&body, Some(stream), &source).await;
+                // A `traceparent` beside the event field, or inside the event, continues its trace.
+                let trace = crate::trace::from_headers(|name| {
+                    redis::from_redis_value::<String>(e.map.get(name)?.clone()).ok()
+                });
+                let inbound = crate::pipeline::ingress::Inbound {
+                    body: &body,
+                    shape: crate::pipeline::ingress::Shape::Json {
+                        fallback_type: Some(stream),
+                    },
+                    source: &source,
+                    trace,
+                };
+                let result = self.pipeline.ingest_inbound(&inbound).await;
                 match settle(result.as_ref().map(|_| ()), *deliveries, self.max_deliveries) {
                     Settle::Ack => true,
                     Settle::Retry => false,
