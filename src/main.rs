@@ -1,13 +1,11 @@
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     // reqwest is built without a default crypto provider; pick ring once, first.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = herald::cli::Cli::parse();
-    let settings = herald::config::Settings::load()?;
-    herald::telemetry::init(&settings.log, settings.log_format);
     let system = actix_web::rt::System::new();
-    let result = system.block_on(herald::cli::run(cli, settings));
+    let result = system.block_on(herald::cli::main(cli));
     // Left standing at exit: a drain may leave sends cut off mid-call, and some
     // clients (lettre's SMTP pool) spawn their cleanup from destructors, which
     // aborts the process once the runtime is gone. The OS closes their sockets.
