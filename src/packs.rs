@@ -232,10 +232,17 @@ async fn import_in(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Value, PackError> {
     let (mut t_new, mut t_same, mut r_new, mut r_updated, mut r_same) = (0, 0, 0, 0, 0);
-    let list = |key| pack.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let list = |key| {
+        pack.get(key)
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    };
     let (templates, rule_list) = (list("templates"), list("rules"));
     for (i, t) in templates.iter().enumerate() {
-        progress(Progress::Template { n: i + 1, of: templates.len() });
+        progress(Progress::Template {
+            n: i + 1,
+            of: templates.len(),
+        });
         let input = TemplateInput::parse(t, None)?;
         if upsert_template(db, &input).await?.1 {
             t_new += 1
@@ -244,7 +251,10 @@ async fn import_in(
         }
     }
     for (i, r) in rule_list.iter().enumerate() {
-        progress(Progress::Rule { n: i + 1, of: rule_list.len() });
+        progress(Progress::Rule {
+            n: i + 1,
+            of: rule_list.len(),
+        });
         let parsed = parse_rule(r, uuid::Uuid::now_v7())?;
         match rules::find_by_name(db, &parsed.name).await? {
             Some(existing)

@@ -149,10 +149,7 @@ mod tests {
             422,
             &serde_json::json!({"error": {"code": "invalid_channel", "message": "unknown channel 'fax'"}}),
         );
-        assert_eq!(
-            e.to_string(),
-            "422 invalid_channel: unknown channel 'fax'"
-        );
+        assert_eq!(e.to_string(), "422 invalid_channel: unknown channel 'fax'");
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub async fn run(cmd: DeliveriesCommand, settings: &Settings) -> anyhow::Result<
         .ok_or(ShowError::NotFound(id))?;
     let attempts = deliveries::attempts(&db, id).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&row, &attempts))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&as_json(&row, &attempts))?
+        );
     } else {
         print!("{}", render(&row, &attempts));
     }
@@ -182,11 +185,22 @@ mod tests {
                 attempt(2, "sent", None),
             ],
         );
-        assert!(text.starts_with("delivery 00000000-0000-0000-0000-000000000000  email  sent\n  user          u1\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "delivery 00000000-0000-0000-0000-000000000000  email  sent\n  user          u1\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("  template      welcome v2\n"));
         assert!(text.contains("  request id    r1\n"));
-        assert!(text.contains("retry              12 ms  421 try later\n"), "{text}");
-        assert!(text.contains("sent               12 ms  provider id m-1\n"), "{text}");
+        assert!(
+            text.contains("retry              12 ms  421 try later\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sent               12 ms  provider id m-1\n"),
+            "{text}"
+        );
         assert!(!text.contains("notification"));
     }
 

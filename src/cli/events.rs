@@ -6,7 +6,7 @@ use super::client::{root_cause, Client, Target};
 use crate::config::Settings;
 use crate::domain::Event;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::publisher_confirm::Confirmation;
+use lapin::Confirmation;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use secrecy::ExposeSecret;
 use serde_json::Value;

@@ -93,9 +93,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => progress::migrate(&settings).await?,
         Command::ApiKey(cmd) => api_key(cmd, &settings).await?,
-        Command::Import { path, progress } => {
-            progress::import(path, progress, &settings).await?
-        }
+        Command::Import { path, progress } => progress::import(path, progress, &settings).await?,
         Command::Token { user_id, ttl } => {
             let user = UserId::parse(user_id)?;
             let keys = jwt_keys(&settings, &load_jwt_secret(&settings)?)?;

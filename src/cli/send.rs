@@ -129,8 +129,10 @@ mod tests {
 
     #[test]
     fn the_outcome_reads_one_line_per_channel() {
-        let a = answer(json!({"notification_id": "0193a4f2-0000-7000-8000-000000000001", "request_id": null,
-            "status": "accepted", "duplicate": false, "seq": 3, "channels": {"in_app": "accepted", "email": "skipped"}}));
+        let a = answer(
+            json!({"notification_id": "0193a4f2-0000-7000-8000-000000000001", "request_id": null,
+            "status": "accepted", "duplicate": false, "seq": 3, "channels": {"in_app": "accepted", "email": "skipped"}}),
+        );
         assert_eq!(
             render(&a),
             "notification 0193a4f2-0000-7000-8000-000000000001 (seq 3): accepted\n  email   skipped\n  in_app  accepted\n"
@@ -139,10 +141,14 @@ mod tests {
 
     #[test]
     fn a_duplicate_says_nothing_new_was_sent() {
-        let a = answer(json!({"notification_id": null, "request_id": "r1", "status": "accepted",
-            "duplicate": true, "seq": null, "channels": {"sms": "queued"}}));
+        let a = answer(
+            json!({"notification_id": null, "request_id": "r1", "status": "accepted",
+            "duplicate": true, "seq": null, "channels": {"sms": "queued"}}),
+        );
         let text = render(&a);
-        assert!(text.starts_with("no in-app notification: accepted — request id r1 was sent before"));
+        assert!(
+            text.starts_with("no in-app notification: accepted — request id r1 was sent before")
+        );
         assert!(text.ends_with("  sms  queued\n"));
     }
 
@@ -159,7 +165,10 @@ mod tests {
             argv.extend_from_slice(extra);
             request_body(&T::try_parse_from(argv).unwrap().a)
         };
-        assert!(matches!(parse(&["--data", "[1]"]), Err(SendError::BadData(_))));
+        assert!(matches!(
+            parse(&["--data", "[1]"]),
+            Err(SendError::BadData(_))
+        ));
         let body = parse(&["--data", r#"{"k":1}"#]).unwrap();
         assert_eq!(body["channels"], json!(["in_app", "email"]));
         assert_eq!(body["data"], json!({"k": 1}));

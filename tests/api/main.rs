@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod catalog_sync;
 mod chat;
+mod cli;
 mod cluster;
 mod cluster_bus;
 mod delivery;

@@ -210,16 +210,28 @@ mod tests {
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
         assert_eq!(mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
-        assert_eq!(host_port("postgres://u:p@db.example:5433/h"), "db.example:5433");
+        assert_eq!(
+            host_port("postgres://u:p@db.example:5433/h"),
+            "db.example:5433"
+        );
         assert_eq!(host_port("https://api.twilio.com"), "api.twilio.com:443");
         assert!(!mask_url("not a url :pw@").contains("pw"));
     }
 
     #[test]
     fn a_report_line_starts_with_its_status() {
-        let c = Check::new(Status::Fail, "RabbitMQ at 127.0.0.1:5673", "connection refused");
-        assert_eq!(c.to_string(), "FAIL: RabbitMQ at 127.0.0.1:5673: connection refused");
-        assert!(Check::new(Status::Ok, "Redis", "PONG").to_string().starts_with("ok    Redis"));
+        let c = Check::new(
+            Status::Fail,
+            "RabbitMQ at 127.0.0.1:5673",
+            "connection refused",
+        );
+        assert_eq!(
+            c.to_string(),
+            "FAIL: RabbitMQ at 127.0.0.1:5673: connection refused"
+        );
+        assert!(Check::new(Status::Ok, "Redis", "PONG")
+            .to_string()
+            .starts_with("ok    Redis"));
     }
 
     #[test]
@@ -235,6 +247,9 @@ mod tests {
             .into_iter()
             .map(|c| c.what)
             .collect();
-        assert_eq!(named, ["HERALD_DELIVERY_LEASE_SECS", "HERALD_WS__HUB_SHARDS"]);
+        assert_eq!(
+            named,
+            ["HERALD_DELIVERY_LEASE_SECS", "HERALD_WS__HUB_SHARDS"]
+        );
     }
 }

@@ -47,10 +47,30 @@ pub async fn all(s: &Settings, timeout: Duration) -> Vec<Check> {
         "https://api.push.apple.com"
     };
     let providers = [
-        ("SMS (Twilio)", s.twilio_account_sid.is_some(), "HERALD_TWILIO_ACCOUNT_SID", s.twilio_base_url.as_str()),
-        ("push (FCM)", s.fcm_service_account_json.is_some(), "HERALD_FCM_SERVICE_ACCOUNT_JSON", s.fcm_base_url.as_str()),
-        ("push (APNs)", s.apns_key_pem.is_some() || s.apns_cert_pem.is_some(), "HERALD_APNS_KEY_PEM", apns),
-        ("Slack bot", s.slack_bot_token.is_some(), "HERALD_SLACK_BOT_TOKEN", s.slack_api_base_url.as_str()),
+        (
+            "SMS (Twilio)",
+            s.twilio_account_sid.is_some(),
+            "HERALD_TWILIO_ACCOUNT_SID",
+            s.twilio_base_url.as_str(),
+        ),
+        (
+            "push (FCM)",
+            s.fcm_service_account_json.is_some(),
+            "HERALD_FCM_SERVICE_ACCOUNT_JSON",
+            s.fcm_base_url.as_str(),
+        ),
+        (
+            "push (APNs)",
+            s.apns_key_pem.is_some() || s.apns_cert_pem.is_some(),
+            "HERALD_APNS_KEY_PEM",
+            apns,
+        ),
+        (
+            "Slack bot",
+            s.slack_bot_token.is_some(),
+            "HERALD_SLACK_BOT_TOKEN",
+            s.slack_api_base_url.as_str(),
+        ),
     ];
     for (name, configured, setting, base) in providers {
         if configured {
@@ -63,7 +83,14 @@ pub async fn all(s: &Settings, timeout: Duration) -> Vec<Check> {
 }
 
 fn skipped(what: &'static str, setting: &'static str) -> BoxFuture<'static, Check> {
-    async move { Check::new(Status::Skip, what, format!("not configured ({setting} unset)")) }.boxed()
+    async move {
+        Check::new(
+            Status::Skip,
+            what,
+            format!("not configured ({setting} unset)"),
+        )
+    }
+    .boxed()
 }
 
 /// `Err` for a timeout, worded like the other failures.
@@ -91,10 +118,22 @@ async fn database(url: String, timeout: Duration) -> Check {
             }
             // Read-only: the doctor changes nothing.
             let sep = if url.contains('?') { '&' } else { '?' };
-            let ro = if url.contains("mode=") { url.clone() } else { format!("{url}{sep}mode=ro") };
-            (format!("SQLite at {}", path.display()), "check HERALD_DATABASE_URL and the file's permissions", ro)
+            let ro = if url.contains("mode=") {
+                url.clone()
+            } else {
+                format!("{url}{sep}mode=ro")
+            };
+            (
+                format!("SQLite at {}", path.display()),
+                "check HERALD_DATABASE_URL and the file's permissions",
+                ro,
+            )
         }
-        None => (format!("PostgreSQL at {}", host_port(&url)), "is it running? set HERALD_DATABASE_URL", url),
+        None => (
+            format!("PostgreSQL at {}", host_port(&url)),
+            "is it running? set HERALD_DATABASE_URL",
+            url,
+        ),
     };
     let mut opts = ConnectOptions::new(url);
     opts.sqlx_logging(false)
@@ -109,9 +148,21 @@ async fn database(url: String, timeout: Duration) -> Check {
     let _ = db.close().await;
     let all = migration::Migrator::migrations().len();
     match pending.map(|p| p.len()) {
-        Ok(0) => Check::new(Status::Ok, what, format!("reachable, all {all} migrations applied")),
-        Ok(n) => Check::new(Status::Warn, what, format!("reachable, {n} migration(s) pending; run `herald migrate`")),
-        Err(_) => Check::new(Status::Fail, what, format!("connected, but no answer within {} s", timeout.as_secs())),
+        Ok(0) => Check::new(
+            Status::Ok,
+            what,
+            format!("reachable, all {all} migrations applied"),
+        ),
+        Ok(n) => Check::new(
+            Status::Warn,
+            what,
+            format!("reachable, {n} migration(s) pending; run `herald migrate`"),
+        ),
+        Err(_) => Check::new(
+            Status::Fail,
+            what,
+            format!("connected, but no answer within {} s", timeout.as_secs()),
+        ),
     }
 }
 
@@ -119,7 +170,13 @@ async fn redis(url: String, timeout: Duration) -> Check {
     let what = format!("Redis at {}", host_port(&url));
     let client = match redis::Client::open(url.as_str()) {
         Ok(c) => c,
-        Err(e) => return Check::new(Status::Fail, what, format!("invalid HERALD_REDIS_URL: {}", root_cause(&e))),
+        Err(e) => {
+            return Check::new(
+                Status::Fail,
+                what,
+                format!("invalid HERALD_REDIS_URL: {}", root_cause(&e)),
+            )
+        }
     };
     let ping = async {
         let mut conn = client.get_multiplexed_async_connection().await?;
@@ -127,7 +184,11 @@ async fn redis(url: String, timeout: Duration) -> Check {
     };
     match bounded(timeout, ping).await {
         Ok(pong) => Check::new(Status::Ok, what, format!("answered {pong}")),
-        Err(e) => Check::new(Status::Fail, what, format!("{e} — is it running? set HERALD_REDIS_URL")),
+        Err(e) => Check::new(
+            Status::Fail,
+            what,
+            format!("{e} — is it running? set HERALD_REDIS_URL"),
+        ),
     }
 }
 
@@ -139,12 +200,15 @@ async fn rabbitmq(url: String, timeout: Duration) -> Check {
             let _ = conn.close(200, "herald doctor".into()).await;
             Check::new(Status::Ok, what, "connected")
         }
-        Err(e) => Check::new(Status::Fail, what, format!("{e} — is it running? set HERALD_AMQP_URL")),
+        Err(e) => Check::new(
+            Status::Fail,
+            what,
+            format!("{e} — is it running? set HERALD_AMQP_URL"),
+        ),
     }
 }
 
 async fn smtp(name: &str, url: String, timeout: Duration) -> Check {
-    use lettre::AsyncTransport;
     let what = format!("{name} at {}", host_port(&url));
     let transport = match crate::channels::email::smtp_transport(&url) {
         Ok(t) => t,
@@ -153,7 +217,11 @@ async fn smtp(name: &str, url: String, timeout: Duration) -> Check {
     match bounded(timeout, transport.test_connection()).await {
         Ok(true) => Check::new(Status::Ok, what, "the relay answered"),
         Ok(false) => Check::new(Status::Fail, what, "the relay did not accept a session"),
-        Err(e) => Check::new(Status::Fail, what, format!("{e} — is it running? check HERALD_SMTP_URL")),
+        Err(e) => Check::new(
+            Status::Fail,
+            what,
+            format!("{e} — is it running? check HERALD_SMTP_URL"),
+        ),
     }
 }
 
@@ -165,7 +233,15 @@ async fn http(name: &str, base: String, timeout: Duration) -> Check {
         Err(e) => return Check::new(Status::Fail, what, root_cause(&e)),
     };
     match bounded(timeout, client.get(&base).send()).await {
-        Ok(res) => Check::new(Status::Ok, what, format!("reachable (HTTP {})", res.status().as_u16())),
-        Err(e) => Check::new(Status::Fail, what, format!("{e} — check its base URL setting")),
+        Ok(res) => Check::new(
+            Status::Ok,
+            what,
+            format!("reachable (HTTP {})", res.status().as_u16()),
+        ),
+        Err(e) => Check::new(
+            Status::Fail,
+            what,
+            format!("{e} — check its base URL setting"),
+        ),
     }
 }
