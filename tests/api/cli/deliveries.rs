@@ -1,7 +1,7 @@
 //! `herald deliveries show`: a delivery and its attempts, as text and JSON.
 
 use super::common::{against, assert_no_panic, herald};
-use crate::helpers::{wait_for, TestApp};
+use crate::helpers::TestApp;
 use crate::on_both_databases;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -21,26 +21,25 @@ async fn deliveries_show_prints_a_sent_email_with_its_attempts(app: TestApp) {
     assert_eq!(res.status(), 202);
     // Without SMTP settings the email is written as a file, so it is sent at once.
     let mut delivery = Value::Null;
-    wait_for("the email to be sent", 15, || {
-        let app = &app;
-        let found = &mut delivery;
-        async move {
-            let v: Value = app
-                .admin(
-                    Method::GET,
-                    "/api/v1/deliveries?user_id=cli-mail&request_id=cli-mail-1",
-                )
-                .send()
-                .await
-                .expect("deliveries")
-                .json()
-                .await
-                .expect("json");
-            *found = v["items"][0].clone();
-            found["status"] == "sent"
+    for _ in 0..150 {
+        let v: Value = app
+            .admin(
+                Method::GET,
+                "/api/v1/deliveries?user_id=cli-mail&request_id=cli-mail-1",
+            )
+            .send()
+            .await
+            .expect("deliveries")
+            .json()
+            .await
+            .expect("json");
+        delivery = v["items"][0].clone();
+        if delivery["status"] == "sent" {
+            break;
         }
-    })
-    .await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivery["status"], "sent", "{delivery}");
     let id = delivery["id"].as_str().expect("delivery id").to_string();
 
     let run = herald(&["deliveries", "show", &id], &against(&app), None).await;
