@@ -23,7 +23,8 @@ pub fn line(file: &str, p: Progress) -> Option<String> {
         Progress::Template { n, of } => ("templates", n, of),
         Progress::Rule { n, of } => ("rules", n, of),
     };
-    (n == 1 || n == of || n.is_multiple_of(PROGRESS_EVERY)).then(|| format!("{file}: {kind} {n}/{of}"))
+    (n == 1 || n == of || n.is_multiple_of(PROGRESS_EVERY))
+        .then(|| format!("{file}: {kind} {n}/{of}"))
 }
 
 pub async fn import(path: PathBuf, progress: bool, settings: &Settings) -> anyhow::Result<()> {
