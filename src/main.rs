@@ -1,6 +1,7 @@
 use clap::Parser;
+use std::process::ExitCode;
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
+fn main() -> ExitCode {
     // reqwest is built without a default crypto provider; pick ring once, first.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = herald::cli::Cli::parse();
@@ -10,5 +11,13 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     // clients (lettre's SMTP pool) spawn their cleanup from destructors, which
     // aborts the process once the runtime is gone. The OS closes their sockets.
     std::mem::forget(system);
-    result
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // The message and its causes on one line; never anyhow's Debug form,
+            // which adds a stack backtrace whenever RUST_BACKTRACE is set.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) async fn herald(args: &[&str], env: &[(&str, String)], stdin: Option<
         .env("HERALD_DATA_DIR", dir.path())
         .env("HERALD_FIRST_RUN_BANNER", "false")
         .env("HERALD_LOG", "warn")
+        // Errors must read plainly even where backtraces are asked for.
+        .env("RUST_BACKTRACE", "1")
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(if stdin.is_some() {
@@ -71,8 +73,8 @@ pub(crate) fn against(app: &TestApp) -> Vec<(&'static str, String)> {
 
 /// Never a panic or a backtrace, whatever went wrong.
 pub(crate) fn assert_no_panic(run: &Run) {
-    let all = run.both();
-    for bad in ["panicked", "stack backtrace", "RUST_BACKTRACE"] {
+    let all = run.both().to_lowercase();
+    for bad in ["panicked", "stack backtrace", "rust_backtrace"] {
         assert!(!all.contains(bad), "{bad} in the output:\n{all}");
     }
 }
