@@ -138,7 +138,7 @@ pub async fn run(cmd: EventsCommand, settings: &Settings) -> anyhow::Result<()> 
     println!("{line}");
     anyhow::ensure!(
         results.iter().all(|r| matches!(r, Published::Ok { .. })),
-        "{line}"
+        "not every event was published (see the FAIL lines above)"
     );
     Ok(())
 }
