@@ -208,22 +208,47 @@ pub async fn upsert_template(
 /// Loads a pack `{templates: [...], rules: [...]}` in one transaction (all or
 /// nothing, one catalog change); returns counts of what changed.
 pub async fn import(db: &DatabaseConnection, pack: &Value) -> Result<Value, PackError> {
+    import_with_progress(db, pack, &mut |_| {}).await
+}
+
+/// Where an import is: item `n` (from 1) of `of` of its kind, about to be loaded.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    Template { n: usize, of: usize },
+    Rule { n: usize, of: usize },
+}
+
+/// [`import`], calling `progress` before each template and rule (`herald import`'s counts).
+pub async fn import_with_progress(
+    db: &DatabaseConnection,
+    pack: &Value,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Value, PackError> {
     let txn = db.begin().await.map_err(StoreError::from)?;
     // Bumped first: the write takes SQLite's lock before the reads below.
     catalog_version::bump(&txn).await?;
-    let summary = import_in(&txn, pack).await?;
+    let summary = import_in(&txn, pack, progress).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(summary)
 }
 
-async fn import_in(db: &DatabaseTransaction, pack: &Value) -> Result<Value, PackError> {
+async fn import_in(
+    db: &DatabaseTransaction,
+    pack: &Value,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Value, PackError> {
     let (mut t_new, mut t_same, mut r_new, mut r_updated, mut r_same) = (0, 0, 0, 0, 0);
-    for t in pack
-        .get("templates")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    let list = |key| {
+        pack.get(key)
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    };
+    let (templates, rule_list) = (list("templates"), list("rules"));
+    for (i, t) in templates.iter().enumerate() {
+        progress(Progress::Template {
+            n: i + 1,
+            of: templates.len(),
+        });
         let input = TemplateInput::parse(t, None)?;
         if upsert_template(db, &input).await?.1 {
             t_new += 1
@@ -231,12 +256,11 @@ async fn import_in(db: &DatabaseTransaction, pack: &Value) -> Result<Value, Pack
             t_same += 1
         }
     }
-    for r in pack
-        .get("rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for (i, r) in rule_list.iter().enumerate() {
+        progress(Progress::Rule {
+            n: i + 1,
+            of: rule_list.len(),
+        });
         let parsed = parse_rule(r, uuid::Uuid::now_v7())?;
         match rules::find_by_name(db, &parsed.name).await? {
             Some(existing)

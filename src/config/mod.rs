@@ -217,6 +217,20 @@ impl Settings {
         Self::from_builder(config::Config::builder())
     }
 
+    /// Defaults plus exactly these `HERALD_*` variables, no file: `herald doctor`
+    /// loads each variable alone to name every invalid one.
+    pub fn from_vars(vars: std::collections::HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_builder(
+            config::Config::builder().add_source(
+                config::Environment::with_prefix("HERALD")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(false)
+                    .source(Some(vars)),
+            ),
+        )
+    }
+
     fn from_builder(
         builder: config::ConfigBuilder<config::builder::DefaultState>,
     ) -> Result<Self, ConfigError> {

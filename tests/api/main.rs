@@ -8,6 +8,7 @@ mod bad_input;
 mod catalog_sync;
 mod chat;
 mod cloudevents;
+mod cli;
 mod cluster;
 mod cluster_bus;
 mod delivery;

@@ -1,4 +1,12 @@
-//! The command line: serve, migrate, API keys, user tokens.
+//! The command line: serve, migrate, import, API keys, user tokens, and the
+//! operator's tools (send, events, deliveries, doctor), one submodule each.
+
+mod client;
+mod deliveries;
+pub mod doctor;
+mod events;
+mod progress;
+mod send;
 
 use crate::auth::generate_api_key;
 use crate::config::Settings;
@@ -14,6 +22,13 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// `doctor` loads and checks the settings itself.
+    pub fn is_doctor(&self) -> bool {
+        matches!(self.command, Some(Command::Doctor(_)))
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the server (the default).
@@ -24,7 +39,12 @@ pub enum Command {
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
     /// Load a pack of templates and rules (DIR/pack.json, or a .json file), idempotently.
-    Import { path: std::path::PathBuf },
+    Import {
+        path: std::path::PathBuf,
+        /// Print per-item counts to stderr even when it is not a terminal.
+        #[arg(long)]
+        progress: bool,
+    },
     /// Mint a user token (JWT) for USER_ID.
     Token {
         user_id: String,
@@ -32,6 +52,16 @@ pub enum Command {
         #[arg(long)]
         ttl: Option<u64>,
     },
+    /// Send USER a notification through a running server (POST /send).
+    Send(send::SendArgs),
+    /// Publish events over HTTP or to RabbitMQ.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
+    /// Inspect deliveries in the database.
+    #[command(subcommand)]
+    Deliveries(deliveries::DeliveriesCommand),
+    /// Check every setting and reach every configured service; exits 1 on any failure.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Subcommand)]
@@ -50,37 +80,46 @@ pub enum ApiKeyCommand {
     Revoke { id_or_prefix: String },
 }
 
+/// Runs a command. `doctor` loads the settings itself, so it can report
+/// invalid ones; every other command starts from loaded settings.
+/// Runs a command. `settings` are loaded (and logging installed) by `main`
+/// for every command but `doctor`, which checks them itself.
+pub async fn main(cli: Cli, settings: Option<Settings>) -> anyhow::Result<std::process::ExitCode> {
+    if let Some(Command::Doctor(args)) = cli.command {
+        return Ok(doctor::run(args).await);
+    }
+    let settings = match settings {
+        Some(settings) => settings,
+        None => Settings::load()?,
+    };
+    run(cli, settings).await?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
         }
-        Command::Migrate => {
-            persistence::connect(&settings.database_url()).await?;
-            println!("migrations applied");
-        }
+        Command::Migrate => progress::migrate(&settings).await?,
         Command::ApiKey(cmd) => api_key(cmd, &settings).await?,
-        Command::Import { path } => {
-            let file = if path.is_dir() {
-                path.join("pack.json")
-            } else {
-                path
-            };
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let pack: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
-            let db = persistence::connect(&settings.database_url()).await?;
-            let summary = crate::packs::import(&db, &pack).await?;
-            println!("{summary}");
-        }
+        Command::Import { path, progress } => progress::import(path, progress, &settings).await?,
         Command::Token { user_id, ttl } => {
             let user = UserId::parse(user_id)?;
             let keys = jwt_keys(&settings, &load_jwt_secret(&settings)?)?;
             let (token, exp) = keys.mint(&user, ttl.unwrap_or(settings.jwt_ttl_secs))?;
             println!("{token}");
             eprintln!("expires at {exp}");
+        }
+        Command::Send(args) => send::run(args, &settings).await?,
+        Command::Events(cmd) => events::run(cmd, &settings).await?,
+        Command::Deliveries(cmd) => deliveries::run(cmd, &settings).await?,
+        Command::Doctor(args) => {
+            anyhow::ensure!(
+                doctor::run(args).await == std::process::ExitCode::SUCCESS,
+                "doctor found failures"
+            )
         }
     }
     Ok(())
