@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod feed;
+pub mod metrics;
 pub mod packs;
 pub mod persistence;
 pub mod pipeline;

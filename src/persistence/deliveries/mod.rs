@@ -8,6 +8,7 @@
 mod callbacks;
 mod release;
 mod settle;
+pub mod depth;
 
 pub use callbacks::{apply_callback, CallbackResult};
 pub use release::release;
