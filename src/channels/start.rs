@@ -83,6 +83,7 @@ pub fn start(
     due: DueSignal,
     shutdown: tokio::sync::watch::Receiver<bool>,
     breakers: Breakers,
+    metrics: crate::metrics::Metrics,
 ) -> Channels {
     let policy = RetryPolicy {
         max_attempts: settings.delivery_max_attempts,
@@ -116,6 +117,7 @@ pub fn start(
             slots: slots.clone(),
             due: due.clone(),
             inflight: inflight.clone(),
+            metrics: metrics.clone(),
         };
         let addr = actix::Supervisor::start(move |_| ChannelActor::new(cfg));
         restarts.insert(channel, addr.clone().recipient::<Restart>());

@@ -16,6 +16,9 @@ mod series;
 
 pub use scrape::{OutboxCache, Snapshot, OUTBOX_CACHE_TTL};
 
+use crate::persistence::deliveries::Settle;
+use crate::pipeline::{Outcome, PipelineError, Status};
+use crate::realtime::LimitError;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -152,9 +155,23 @@ impl Metrics {
         self.accept_to_commit.observe(since.elapsed().as_secs_f64());
     }
 
-    /// A notification frame written `after` its commit.
-    pub fn frame_sent(&self, after: Duration) {
-        self.commit_to_frame.observe(after.as_secs_f64());
+    /// A live notification frame is being written to a socket: observes how
+    /// long ago its notification was committed. The writer stamps `created_at`
+    /// with the commit, and the frame carries it across nodes; there the two
+    /// nodes' clock skew adds in (a negative age counts as 0).
+    pub fn notification_frame(&self, frame: &str) {
+        #[derive(serde::Deserialize)]
+        struct Frame {
+            notification: Stamp,
+        }
+        #[derive(serde::Deserialize)]
+        struct Stamp {
+            created_at: chrono::DateTime<chrono::Utc>,
+        }
+        if let Ok(f) = serde_json::from_str::<Frame>(frame) {
+            let ms = (chrono::Utc::now() - f.notification.created_at).num_milliseconds();
+            self.commit_to_frame.observe(ms.max(0) as f64 / 1000.0);
+        }
     }
 
     pub fn provider_call(&self, channel: &str, provider: &str, took: Duration) {
@@ -182,7 +199,16 @@ impl Metrics {
         self.events.get_or_create(&labels).inc();
     }
 
-    pub fn delivery(&self, channel: &str, status: &'static str) {
+    /// A channel actor recorded `outcome` for a delivery on `channel`.
+    pub fn delivery(&self, channel: &str, outcome: &Settle) {
+        let status = match outcome {
+            Settle::Sent { .. } => "sent",
+            Settle::Retry { .. } => "retry",
+            Settle::Failed { .. } => "failed",
+            Settle::InvalidToken { .. } => "invalid_token",
+            Settle::Suppressed { .. } => "suppressed",
+            Settle::Deferred { .. } => "deferred",
+        };
         let labels = DeliveryLabels {
             channel: channel.to_string(),
             status,
@@ -205,8 +231,17 @@ impl Metrics {
         self.callbacks.get_or_create(&labels).inc();
     }
 
+    /// A request refused by the HTTP rate limit named `limiter` (`user`, `api_key`).
     pub fn refused(&self, limiter: &'static str) {
         self.refusals.get_or_create(&LimiterLabels { limiter }).inc();
+    }
+
+    /// A WebSocket or SSE connection refused by a connection cap.
+    pub fn connection_refused(&self, e: &LimitError) {
+        self.refused(match e {
+            LimitError::TooManySessions(_) => "sessions_per_user",
+            LimitError::TooManyConnections(_) => "connections_per_ip",
+        });
     }
 
     /// Refreshes the gauges computed at scrape time.
@@ -231,19 +266,37 @@ pub enum EventOutcome {
     Processed,
     Duplicate,
     NoMatch,
-    /// Refused: malformed or impossible to route as sent (a 4xx or a dead letter follows).
+    /// Refused: malformed, or impossible to turn into notifications (a 4xx or a dead letter follows).
     Rejected,
+    /// The database was unavailable; the source retries it.
+    Transient,
     /// Parked in the dead-letter table.
     DeadLettered,
 }
 
 impl EventOutcome {
+    /// The outcome of one pass through the pipeline. An unrouted event is parked
+    /// for replay, which is `no_match` here too.
+    pub fn of(result: &Result<Outcome, PipelineError>) -> Self {
+        match result {
+            Ok(o) => match o.status {
+                Status::Processed => Self::Processed,
+                Status::Duplicate => Self::Duplicate,
+                Status::NoMatch => Self::NoMatch,
+            },
+            Err(PipelineError::Unrouted(_)) => Self::NoMatch,
+            Err(PipelineError::Transient(_)) => Self::Transient,
+            Err(PipelineError::Malformed(_) | PipelineError::Rejected(_)) => Self::Rejected,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Processed => "processed",
             Self::Duplicate => "duplicate",
             Self::NoMatch => "no_match",
             Self::Rejected => "rejected",
+            Self::Transient => "transient",
             Self::DeadLettered => "dead_lettered",
         }
     }

@@ -15,6 +15,7 @@ use crate::persistence::writer::{EventRecord, Guard, Unit};
 use crate::persistence::StoreError;
 use crate::producer::plan::{audit_channels, webhook_deliveries};
 use crate::producer::{Committed, Content, Intent, Producer, ProducerError};
+use crate::metrics::EventOutcome;
 use crate::stats::Stats;
 use crate::templates::TemplateEngine;
 use fast::FastIdempotency;
@@ -123,11 +124,16 @@ impl Pipeline {
         fallback_type: Option<&str>,
         source: &str,
     ) -> Result<Outcome, PipelineError> {
-        let event = Event::normalise(body, fallback_type)?;
-        self.process(event, source).await
+        let result = match Event::normalise(body, fallback_type) {
+            Ok(event) => self.process(event, source).await,
+            Err(e) => Err(e.into()),
+        };
+        self.stats.metrics.event(source, EventOutcome::of(&result));
+        result
     }
 
     pub async fn process(&self, event: Event, source: &str) -> Result<Outcome, PipelineError> {
+        let accepted = std::time::Instant::now();
         self.catalog.check_before_event().await;
         let outcome = |status, n, d| Outcome {
             event_id: event.id.clone(),
@@ -149,6 +155,7 @@ impl Pipeline {
                     Err(e) => Err(rejected("commit", e)),
                     Ok(Committed::Duplicate) => Ok(outcome(Status::Duplicate, 0, 0)),
                     Ok(Committed::Written { .. }) => {
+                        self.stats.metrics.committed(accepted);
                         if let Some(fast) = &self.fast {
                             fast.set_status(&event.id, "processed").await;
                         }
