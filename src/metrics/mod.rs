@@ -260,33 +260,32 @@ impl Metrics {
     }
 }
 
-/// What became of an event, for `herald_events_total`.
+/// What became of an event, for `herald_events_total`: one outcome per pass
+/// through the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventOutcome {
     Processed,
     Duplicate,
+    /// Every matching rule's condition was false.
     NoMatch,
-    /// Refused: malformed, or impossible to turn into notifications (a 4xx or a dead letter follows).
-    Rejected,
     /// The database was unavailable; the source retries it.
     Transient,
-    /// Parked in the dead-letter table.
+    /// Parked in the dead-letter table: malformed, refused, or no rule for its type.
     DeadLettered,
 }
 
 impl EventOutcome {
-    /// The outcome of one pass through the pipeline. An unrouted event is parked
-    /// for replay, which is `no_match` here too.
-    pub fn of(result: &Result<Outcome, PipelineError>) -> Self {
+    /// The outcome of one pass, or `None` for a refusal: every source parks
+    /// those, and [`EventOutcome::DeadLettered`] is counted when it does.
+    pub fn of(result: &Result<Outcome, PipelineError>) -> Option<Self> {
         match result {
-            Ok(o) => match o.status {
+            Ok(o) => Some(match o.status {
                 Status::Processed => Self::Processed,
                 Status::Duplicate => Self::Duplicate,
                 Status::NoMatch => Self::NoMatch,
-            },
-            Err(PipelineError::Unrouted(_)) => Self::NoMatch,
-            Err(PipelineError::Transient(_)) => Self::Transient,
-            Err(PipelineError::Malformed(_) | PipelineError::Rejected(_)) => Self::Rejected,
+            }),
+            Err(e) if e.is_transient() => Some(Self::Transient),
+            Err(_) => None,
         }
     }
 
@@ -295,7 +294,6 @@ impl EventOutcome {
             Self::Processed => "processed",
             Self::Duplicate => "duplicate",
             Self::NoMatch => "no_match",
-            Self::Rejected => "rejected",
             Self::Transient => "transient",
             Self::DeadLettered => "dead_lettered",
         }

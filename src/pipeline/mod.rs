@@ -128,7 +128,9 @@ impl Pipeline {
             Ok(event) => self.process(event, source).await,
             Err(e) => Err(e.into()),
         };
-        self.stats.metrics.event(source, EventOutcome::of(&result));
+        if let Some(outcome) = EventOutcome::of(&result) {
+            self.stats.metrics.event(source, outcome);
+        }
         result
     }
 

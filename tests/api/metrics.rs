@@ -1,0 +1,73 @@
+//! `/metrics`: the series move by what happened (`series`), the outbox gauges
+//! show queued work (`outbox`), and the Grafana dashboard queries only series
+//! a real scrape has (`dashboard`).
+
+mod dashboard;
+mod outbox;
+mod series;
+
+use crate::helpers::TestApp;
+use std::collections::BTreeSet;
+
+/// One `/metrics` answer: its text, parsed into samples.
+pub struct Scrape {
+    pub text: String,
+    samples: Vec<(String, Vec<(String, String)>, f64)>,
+}
+
+impl Scrape {
+    /// The sum of every sample of `name` whose labels include all of `labels`.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(n, ls, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| ls.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+
+    /// The metric families the scrape declares, by `# TYPE` line: (name, type).
+    pub fn families(&self) -> BTreeSet<(String, String)> {
+        self.text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_once(' '))
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+}
+
+/// Scrapes `/metrics` without credentials, as Prometheus does.
+pub async fn scrape(app: &TestApp) -> Scrape {
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let samples = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(parse_sample)
+        .collect();
+    Scrape { text, samples }
+}
+
+fn parse_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
+    let (series, value) = line.rsplit_once(' ')?;
+    let value: f64 = value.parse().ok()?;
+    let (name, labels) = match series.split_once('{') {
+        Some((name, rest)) => {
+            let inner = rest.strip_suffix('}')?;
+            let labels = inner
+                .split("\",")
+                .filter_map(|kv| kv.split_once("=\""))
+                .map(|(k, v)| (k.to_string(), v.trim_end_matches('"').to_string()))
+                .collect();
+            (name, labels)
+        }
+        None => (series, vec![]),
+    };
+    Some((name.to_string(), labels, value))
+}
