@@ -2,7 +2,8 @@
 //! The outbox is read with one grouped query, cached briefly so that several
 //! scrapers (or a dashboard refreshing) cost the database one query per interval.
 
-use crate::persistence::deliveries::depth::{outbox_depth, OutboxDepth};
+use crate::domain::Channel;
+use crate::persistence::deliveries::depth::{outbox_depth, OutboxDepth, WAITING};
 use crate::persistence::StoreError;
 use crate::realtime::ShardStats;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -131,8 +132,17 @@ impl Gauges {
     }
 
     fn show_outbox(&self, depth: &OutboxDepth) {
-        // Cleared first: a channel whose queue emptied must not keep its old count.
-        self.outbox_depth.clear();
+        // Every channel and waiting status reads 0 unless counted (the label sets
+        // are fixed), so an emptied queue shows 0 rather than its old count.
+        for channel in Channel::ALL {
+            for status in WAITING {
+                let labels = OutboxLabels {
+                    channel: channel.as_str(),
+                    status: status.as_str(),
+                };
+                self.outbox_depth.get_or_create(&labels).set(0);
+            }
+        }
         for (channel, status, n) in &depth.counts {
             let labels = OutboxLabels {
                 channel: channel.as_str(),

@@ -6,8 +6,27 @@ mod dashboard;
 mod outbox;
 mod series;
 
-use crate::helpers::TestApp;
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::stubs::SmtpServer;
+use herald::config::Settings;
+use secrecy::SecretString;
 use std::collections::BTreeSet;
+
+/// An app whose email goes to `smtp`, with `tweak` applied after.
+pub async fn app_with_smtp(
+    backend: Backend,
+    smtp: &SmtpServer,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let port = smtp.port;
+    spawn_app_with(backend, move |s| {
+        s.smtp_url = Some(SecretString::from(format!(
+            "smtp://127.0.0.1:{port}?tls=none"
+        )));
+        tweak(s);
+    })
+    .await
+}
 
 /// One `/metrics` answer: its text, parsed into samples.
 pub struct Scrape {

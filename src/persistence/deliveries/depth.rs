@@ -19,7 +19,7 @@ pub struct OutboxDepth {
 }
 
 /// The statuses a delivery waits in before a provider has taken it.
-const WAITING: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::Sending];
+pub const WAITING: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::Sending];
 
 pub async fn outbox_depth(db: &DatabaseConnection, now: DateTime<Utc>) -> StoreResult<OutboxDepth> {
     let rows: Vec<(String, String, i64)> = d::Entity::find()

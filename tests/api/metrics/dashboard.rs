@@ -1,9 +1,14 @@
-//! `deploy/grafana/herald.json` queries only series a real scrape declares.
+//! `deploy/grafana/herald.json` queries only series a real scrape declares,
+//! once the app has done one of everything the dashboard charts.
 
-use super::scrape;
-use crate::helpers::{spawn_app, Backend};
+use super::{app_with_smtp, scrape};
+use crate::events::post_event;
+use crate::helpers::{wait_for, Backend, TestApp};
 use crate::on_both;
-use serde_json::Value;
+use crate::stubs::SmtpServer;
+use futures_util::SinkExt;
+use reqwest::Method;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const DASHBOARD: &str = include_str!("../../../deploy/grafana/herald.json");
@@ -48,8 +53,48 @@ fn declared(families: &BTreeSet<(String, String)>, name: &str) -> bool {
             .any(|s| suffixed(s, "histogram"))
 }
 
+/// One of everything the dashboard charts: a capped WebSocket and its refusal,
+/// an email send, an event, a callback for no delivery, and a close.
+async fn make_every_series_move(app: &TestApp, smtp: &SmtpServer) {
+    let token = app.token("dash").await;
+    let (mut ws, _) = app.ws(&token, None).await;
+    assert!(tokio_tungstenite::connect_async(app.ws_url(&token, None))
+        .await
+        .is_err());
+    let res = app
+        .admin(Method::PUT, "/api/v1/users/dash")
+        .json(&json!({"email": "dash@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let sent = app
+        .send(json!({"user_id": "dash", "title": "Hi", "channels": ["in_app", "email"]}))
+        .await;
+    assert_eq!(sent.status(), 202);
+    let event = json!({"event_id": "dash-1", "event_type": "nobody.listens", "user_id": "dash"});
+    post_event(app, &event).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/callbacks/nobody"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    ws.close(None).await.unwrap();
+    wait_for("the email and the close", 10, || async {
+        let s = scrape(app).await;
+        !smtp.messages.lock().unwrap().is_empty()
+            && s.value("herald_deliveries_total", &[]) > 0.0
+            && s.value("herald_ws_disconnects_total", &[]) > 0.0
+    })
+    .await;
+}
+
 async fn every_metric_the_grafana_dashboard_queries_is_in_a_real_scrape(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp, |s| s.ws.max_sessions_per_user = 1).await else {
         return;
     };
     let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
@@ -57,6 +102,7 @@ async fn every_metric_the_grafana_dashboard_queries_is_in_a_real_scrape(backend:
     expressions(&dashboard, &mut exprs);
     let names: BTreeSet<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
     assert!(names.len() >= 15, "the dashboard reads the series: {names:?}");
+    make_every_series_move(&app, &smtp).await;
     let families = scrape(&app).await.families();
     let missing: Vec<_> = names.iter().filter(|n| !declared(&families, n)).collect();
     assert!(missing.is_empty(), "not in /metrics: {missing:?}; it has {families:?}");

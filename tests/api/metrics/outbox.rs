@@ -1,27 +1,18 @@
 //! The outbox gauges: a delivery waiting for a busy channel shows as pending
 //! and due, and the breaker gauges show every channel's circuit.
 
-use super::scrape;
-use crate::helpers::{spawn_app_with, wait_for, Backend};
+use super::{app_with_smtp, scrape};
+use crate::helpers::{wait_for, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;
 
 async fn a_delivery_waiting_behind_a_busy_channel_shows_in_the_outbox_gauges(backend: Backend) {
     // One email at a time, and the relay takes its time: the second waits, due.
     let smtp = SmtpServer::start_slow(Duration::from_secs(8)).await;
-    let port = smtp.port;
-    let Some(app) = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(SecretString::from(format!(
-            "smtp://127.0.0.1:{port}?tls=none"
-        )));
-        s.delivery_concurrency = 1;
-    })
-    .await
-    else {
+    let Some(app) = app_with_smtp(backend, &smtp, |s| s.delivery_concurrency = 1).await else {
         return;
     };
     for user in ["queued-a", "queued-b"] {

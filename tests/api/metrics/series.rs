@@ -1,14 +1,13 @@
 //! Every kind of series moves by the expected amount after a send, an event
 //! over HTTP and a WebSocket session, and no label names a user.
 
-use super::{scrape, Scrape};
+use super::{app_with_smtp, scrape, Scrape};
 use crate::events::{import, movie_pack, post_event, seed_events};
-use crate::helpers::{next_of_type, spawn_app_with, wait_for, Backend, TestApp};
+use crate::helpers::{next_of_type, spawn_app_with, wait_for, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use futures_util::SinkExt;
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -16,19 +15,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 const SEND: &[(&str, &str)] = &[("route", "/api/v1/send"), ("method", "POST"), ("status", "2xx")];
 
-async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
-    let port = smtp.port;
-    spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(SecretString::from(format!(
-            "smtp://127.0.0.1:{port}?tls=none"
-        )));
-    })
-    .await
-}
-
 async fn a_send_an_event_and_a_websocket_session_move_their_series(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else {
+    let Some(app) = app_with_smtp(backend, &smtp, |_| {}).await else {
         return;
     };
     let user = format!("metrics-user-{}", uuid::Uuid::new_v4().simple());
@@ -101,7 +90,7 @@ async fn the_same_event_again_counts_as_a_duplicate_and_an_unknown_type_as_dead_
     backend: Backend,
 ) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else {
+    let Some(app) = app_with_smtp(backend, &smtp, |_| {}).await else {
         return;
     };
     import(&app, &movie_pack()).await;
