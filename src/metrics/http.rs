@@ -27,10 +27,7 @@ pub async fn track<B: MessageBody>(
     let res = next.call(req).await;
     if let Some(metrics) = metrics {
         let (route, status) = match &res {
-            Ok(res) => (
-                res.request().match_pattern(),
-                status_class(res.status()),
-            ),
+            Ok(res) => (res.request().match_pattern(), status_class(res.status())),
             // An error not yet turned into a response: actix answers it with its status.
             Err(e) => (None, status_class(e.as_response_error().status_code())),
         };

@@ -223,7 +223,9 @@ impl Metrics {
     /// `code` is the close code this side sent, `None` when the client went away first.
     pub fn ws_disconnected(&self, code: Option<u16>) {
         let code = code.map_or_else(|| "none".to_string(), |c| c.to_string());
-        self.ws_disconnects.get_or_create(&CloseLabels { code }).inc();
+        self.ws_disconnects
+            .get_or_create(&CloseLabels { code })
+            .inc();
     }
 
     pub fn callback(&self, provider: &'static str, result: &'static str) {
@@ -233,7 +235,9 @@ impl Metrics {
 
     /// A request refused by the HTTP rate limit named `limiter` (`user`, `api_key`).
     pub fn refused(&self, limiter: &'static str) {
-        self.refusals.get_or_create(&LimiterLabels { limiter }).inc();
+        self.refusals
+            .get_or_create(&LimiterLabels { limiter })
+            .inc();
     }
 
     /// A WebSocket or SSE connection refused by a connection cap.

@@ -148,7 +148,9 @@ impl Gauges {
                 channel: channel.as_str(),
                 status: status.as_str(),
             };
-            self.outbox_depth.get_or_create(&labels).set(gauge_value(*n));
+            self.outbox_depth
+                .get_or_create(&labels)
+                .set(gauge_value(*n));
         }
         let age = depth.oldest_due.map_or(0.0, |due| {
             (chrono::Utc::now() - due).num_milliseconds().max(0) as f64 / 1000.0

@@ -11,11 +11,11 @@ mod recipient;
 pub use catalog::{Catalog, CatalogSettings};
 
 use crate::domain::{Event, EventError};
+use crate::metrics::EventOutcome;
 use crate::persistence::writer::{EventRecord, Guard, Unit};
 use crate::persistence::StoreError;
 use crate::producer::plan::{audit_channels, webhook_deliveries};
 use crate::producer::{Committed, Content, Intent, Producer, ProducerError};
-use crate::metrics::EventOutcome;
 use crate::stats::Stats;
 use crate::templates::TemplateEngine;
 use fast::FastIdempotency;

@@ -7,9 +7,7 @@ use super::super::StoreResult;
 use crate::domain::{Channel, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use entity::deliveries as d;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The rows still to be sent, by channel and status, and the oldest one already due.
 #[derive(Clone, Debug, Default)]

@@ -6,9 +6,9 @@
 //! renew nor settle.
 
 mod callbacks;
+pub mod depth;
 mod release;
 mod settle;
-pub mod depth;
 
 pub use callbacks::{apply_callback, CallbackResult};
 pub use release::release;

@@ -44,7 +44,8 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
 fn declared(families: &BTreeSet<(String, String)>, name: &str) -> bool {
     let has = |n: &str, kind: &str| families.contains(&(n.to_string(), kind.to_string()));
     let suffixed = |suffix: &str, kind: &str| {
-        name.strip_suffix(suffix).is_some_and(|base| has(base, kind))
+        name.strip_suffix(suffix)
+            .is_some_and(|base| has(base, kind))
     };
     has(name, "gauge")
         || suffixed("_total", "counter")
@@ -101,11 +102,17 @@ async fn every_metric_the_grafana_dashboard_queries_is_in_a_real_scrape(backend:
     let mut exprs = vec![];
     expressions(&dashboard, &mut exprs);
     let names: BTreeSet<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
-    assert!(names.len() >= 15, "the dashboard reads the series: {names:?}");
+    assert!(
+        names.len() >= 15,
+        "the dashboard reads the series: {names:?}"
+    );
     make_every_series_move(&app, &smtp).await;
     let families = scrape(&app).await.families();
     let missing: Vec<_> = names.iter().filter(|n| !declared(&families, n)).collect();
-    assert!(missing.is_empty(), "not in /metrics: {missing:?}; it has {families:?}");
+    assert!(
+        missing.is_empty(),
+        "not in /metrics: {missing:?}; it has {families:?}"
+    );
 }
 
 on_both!(every_metric_the_grafana_dashboard_queries_is_in_a_real_scrape);

@@ -32,8 +32,10 @@ async fn a_delivery_waiting_behind_a_busy_channel_shows_in_the_outbox_gauges(bac
     wait_for("one email sending and one pending", 15, || async {
         let s = scrape(&app).await;
         s.value("herald_outbox_depth", &waiting) == 1.0
-            && s.value("herald_outbox_depth", &[("channel", "email"), ("status", "sending")])
-                == 1.0
+            && s.value(
+                "herald_outbox_depth",
+                &[("channel", "email"), ("status", "sending")],
+            ) == 1.0
             && s.value("herald_outbox_oldest_due_seconds", &[]) > 0.0
     })
     .await;

@@ -13,7 +13,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-const SEND: &[(&str, &str)] = &[("route", "/api/v1/send"), ("method", "POST"), ("status", "2xx")];
+const SEND: &[(&str, &str)] = &[
+    ("route", "/api/v1/send"),
+    ("method", "POST"),
+    ("status", "2xx"),
+];
 
 async fn a_send_an_event_and_a_websocket_session_move_their_series(backend: Backend) {
     let smtp = SmtpServer::start().await;
@@ -60,27 +64,50 @@ async fn a_send_an_event_and_a_websocket_session_move_their_series(backend: Back
     wait_for("the session's disconnect and both settles", 10, || async {
         let after = scrape(&app).await;
         moved(&after, "herald_ws_disconnects_total", &[("code", "1000")]) == 1.0
-            && moved(&after, "herald_deliveries_total", &[("channel", "email"), ("status", "sent")]) == 2.0
+            && moved(
+                &after,
+                "herald_deliveries_total",
+                &[("channel", "email"), ("status", "sent")],
+            ) == 2.0
     })
     .await;
     let after = scrape(&app).await;
     let m = |name: &str, labels: &[(&str, &str)]| moved(&after, name, labels);
-    assert_eq!(m("herald_http_request_seconds_count", SEND), 1.0, "{}", after.text);
-    assert_eq!(m("herald_accept_to_commit_seconds_count", &[]), 2.0, "the send and the event");
+    assert_eq!(
+        m("herald_http_request_seconds_count", SEND),
+        1.0,
+        "{}",
+        after.text
+    );
+    assert_eq!(
+        m("herald_accept_to_commit_seconds_count", &[]),
+        2.0,
+        "the send and the event"
+    );
     assert_eq!(m("herald_commit_to_frame_seconds_count", &[]), 1.0);
     assert_eq!(m("herald_notifications_processed_total", &[]), 2.0);
     assert_eq!(
-        m("herald_events_total", &[("source", "http"), ("outcome", "processed")]),
+        m(
+            "herald_events_total",
+            &[("source", "http"), ("outcome", "processed")]
+        ),
         1.0
     );
     assert_eq!(
-        m("herald_provider_call_seconds_count", &[("channel", "email"), ("provider", "smtp")]),
+        m(
+            "herald_provider_call_seconds_count",
+            &[("channel", "email"), ("provider", "smtp")]
+        ),
         2.0
     );
     assert_eq!(m("herald_ws_connects_total", &[]), 1.0);
     assert_eq!(after.value("herald_ws_sessions", &[]), 0.0);
     // Route templates, never raw paths; no user id in any label or value.
-    assert!(after.text.contains("route=\"/api/v1/events\""), "{}", after.text);
+    assert!(
+        after.text.contains("route=\"/api/v1/events\""),
+        "{}",
+        after.text
+    );
     for id in [user.as_str(), "user_123"] {
         assert!(!after.text.contains(id), "{id} appears in the scrape");
     }
@@ -102,11 +129,18 @@ async fn the_same_event_again_counts_as_a_duplicate_and_an_unknown_type_as_dead_
     assert_eq!((status, out["status"].as_str()), (202, Some("no_match")));
     let after = scrape(&app).await;
     let events = |outcome: &str| {
-        after.value("herald_events_total", &[("source", "http"), ("outcome", outcome)])
+        after.value(
+            "herald_events_total",
+            &[("source", "http"), ("outcome", outcome)],
+        )
     };
     assert_eq!(events("processed"), 1.0, "{}", after.text);
     assert_eq!(events("duplicate"), 1.0);
-    assert_eq!(events("dead_lettered"), 1.0, "parked for replay, counted once");
+    assert_eq!(
+        events("dead_lettered"),
+        1.0,
+        "parked for replay, counted once"
+    );
     assert_eq!(events("no_match"), 0.0);
 }
 
@@ -124,7 +158,10 @@ async fn refusals_are_counted_by_limiter_and_metrics_need_no_credentials(backend
     assert!(second.is_err(), "the cap refuses a second session");
     let after = scrape(&app).await;
     assert_eq!(
-        after.value("herald_rate_limit_refusals_total", &[("limiter", "sessions_per_user")]),
+        after.value(
+            "herald_rate_limit_refusals_total",
+            &[("limiter", "sessions_per_user")]
+        ),
         1.0,
         "{}",
         after.text
