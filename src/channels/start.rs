@@ -75,6 +75,8 @@ pub fn breakers(settings: &Settings) -> Breakers {
 }
 
 /// Starts the channels: `extra` providers replace the built-in one of the same channel.
+// Each argument is a part startup owns and hands over once; a struct would only restate them.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     settings: &Settings,
     db: &DatabaseConnection,

@@ -10,15 +10,17 @@
 //! Labels are bounded: channels, providers, sources, limiter names, route
 //! templates, status classes and close codes, never a user id or a raw path.
 
+mod events;
 pub mod http;
 mod scrape;
 mod series;
 
+pub use events::EventOutcome;
 pub use scrape::{OutboxCache, Snapshot, OUTBOX_CACHE_TTL};
 
 use crate::persistence::deliveries::Settle;
-use crate::pipeline::{Outcome, PipelineError, Status};
 use crate::realtime::LimitError;
+use events::source_kind;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -261,57 +263,5 @@ impl Metrics {
             tracing::error!(error = %e, "could not encode metrics");
         }
         out
-    }
-}
-
-/// What became of an event, for `herald_events_total`: one outcome per pass
-/// through the pipeline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventOutcome {
-    Processed,
-    Duplicate,
-    /// Every matching rule's condition was false.
-    NoMatch,
-    /// The database was unavailable; the source retries it.
-    Transient,
-    /// Parked in the dead-letter table: malformed, refused, or no rule for its type.
-    DeadLettered,
-}
-
-impl EventOutcome {
-    /// The outcome of one pass, or `None` for a refusal: every source parks
-    /// those, and [`EventOutcome::DeadLettered`] is counted when it does.
-    pub fn of(result: &Result<Outcome, PipelineError>) -> Option<Self> {
-        match result {
-            Ok(o) => Some(match o.status {
-                Status::Processed => Self::Processed,
-                Status::Duplicate => Self::Duplicate,
-                Status::NoMatch => Self::NoMatch,
-            }),
-            Err(e) if e.is_transient() => Some(Self::Transient),
-            Err(_) => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Processed => "processed",
-            Self::Duplicate => "duplicate",
-            Self::NoMatch => "no_match",
-            Self::Transient => "transient",
-            Self::DeadLettered => "dead_lettered",
-        }
-    }
-}
-
-/// The kind of a source, without the queue, channel or stream it names (bounded).
-fn source_kind(source: &str) -> &'static str {
-    match source.split(':').next().unwrap_or_default() {
-        "rest" | "http" => "http",
-        "amqp" => "amqp",
-        "redis" => "redis_pubsub",
-        "stream" => "redis_stream",
-        "action" => "action",
-        _ => "other",
     }
 }

@@ -112,23 +112,23 @@ fn result_label(result: &Result<HttpResponse, ApiError>) -> &'static str {
 }
 
 async fn receive(
-    state: &web::Data<AppState>,
+    state: &AppState,
     req: &HttpRequest,
     path: &str,
     body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
     let report = match path {
-        "twilio" => twilio(&state, &req, &body)?,
-        "generic" => return generic::callback(&state, &req, &body).await,
-        "ses" => return ses::callback(&state, &body).await,
-        "sendgrid" => return sendgrid::callback(&state, &req, &body).await,
+        "twilio" => twilio(state, req, body)?,
+        "generic" => return generic::callback(state, req, body).await,
+        "ses" => return ses::callback(state, body).await,
+        "sendgrid" => return sendgrid::callback(state, req, body).await,
         other => {
             return Err(ApiError::not_found(&format!(
                 "callback provider '{other}' (supported: twilio, sendgrid, ses, generic)"
             )));
         }
     };
-    apply(&state, report).await
+    apply(state, report).await
 }
 
 fn twilio(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Report, ApiError> {
