@@ -31,7 +31,14 @@ pub async fn app_with_smtp(
 /// One `/metrics` answer: its text, parsed into samples.
 pub struct Scrape {
     pub text: String,
-    samples: Vec<(String, Vec<(String, String)>, f64)>,
+    samples: Vec<Sample>,
+}
+
+/// One sample line: `name{label="value",…} value`.
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
 }
 
 impl Scrape {
@@ -39,13 +46,13 @@ impl Scrape {
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.samples
             .iter()
-            .filter(|(n, ls, _)| {
-                n == name
+            .filter(|s| {
+                s.name == name
                     && labels
                         .iter()
-                        .all(|(k, v)| ls.iter().any(|(lk, lv)| lk == k && lv == v))
+                        .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
             })
-            .map(|(_, _, v)| v)
+            .map(|s| s.value)
             .sum()
     }
 
@@ -73,7 +80,7 @@ pub async fn scrape(app: &TestApp) -> Scrape {
     Scrape { text, samples }
 }
 
-fn parse_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
+fn parse_sample(line: &str) -> Option<Sample> {
     let (series, value) = line.rsplit_once(' ')?;
     let value: f64 = value.parse().ok()?;
     let (name, labels) = match series.split_once('{') {
@@ -88,5 +95,9 @@ fn parse_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
         }
         None => (series, vec![]),
     };
-    Some((name.to_string(), labels, value))
+    Some(Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    })
 }

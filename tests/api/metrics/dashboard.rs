@@ -6,7 +6,6 @@ use crate::events::post_event;
 use crate::helpers::{wait_for, Backend, TestApp};
 use crate::on_both;
 use crate::stubs::SmtpServer;
-use futures_util::SinkExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
