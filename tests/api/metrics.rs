@@ -67,6 +67,21 @@ impl Scrape {
     }
 }
 
+/// Gives `user` the address `{user}@example.com` and sends them `channels`; answers 202.
+pub async fn send_with_email(app: &TestApp, user: &str, channels: &[&str]) {
+    let res = app
+        .admin(reqwest::Method::PUT, &format!("/api/v1/users/{user}"))
+        .json(&serde_json::json!({"email": format!("{user}@example.com")}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let sent = app
+        .send(serde_json::json!({"user_id": user, "title": "Hi", "channels": channels}))
+        .await;
+    assert_eq!(sent.status(), 202);
+}
+
 /// Scrapes `/metrics` without credentials, as Prometheus does.
 pub async fn scrape(app: &TestApp) -> Scrape {
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();

@@ -1,12 +1,11 @@
 //! `deploy/grafana/herald.json` queries only series a real scrape declares,
 //! once the app has done one of everything the dashboard charts.
 
-use super::{app_with_smtp, scrape};
+use super::{app_with_smtp, scrape, send_with_email};
 use crate::events::post_event;
 use crate::helpers::{wait_for, Backend, TestApp};
 use crate::on_both;
 use crate::stubs::SmtpServer;
-use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -61,17 +60,7 @@ async fn make_every_series_move(app: &TestApp, smtp: &SmtpServer) {
     assert!(tokio_tungstenite::connect_async(app.ws_url(&token, None))
         .await
         .is_err());
-    let res = app
-        .admin(Method::PUT, "/api/v1/users/dash")
-        .json(&json!({"email": "dash@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    let sent = app
-        .send(json!({"user_id": "dash", "title": "Hi", "channels": ["in_app", "email"]}))
-        .await;
-    assert_eq!(sent.status(), 202);
+    send_with_email(app, "dash", &["in_app", "email"]).await;
     let event = json!({"event_id": "dash-1", "event_type": "nobody.listens", "user_id": "dash"});
     post_event(app, &event).await;
     let res = app

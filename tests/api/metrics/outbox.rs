@@ -1,12 +1,10 @@
 //! The outbox gauges: a delivery waiting for a busy channel shows as pending
 //! and due, and the breaker gauges show every channel's circuit.
 
-use super::{app_with_smtp, scrape};
+use super::{app_with_smtp, scrape, send_with_email};
 use crate::helpers::{wait_for, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
-use reqwest::Method;
-use serde_json::json;
 use std::time::Duration;
 
 async fn a_delivery_waiting_behind_a_busy_channel_shows_in_the_outbox_gauges(backend: Backend) {
@@ -16,17 +14,7 @@ async fn a_delivery_waiting_behind_a_busy_channel_shows_in_the_outbox_gauges(bac
         return;
     };
     for user in ["queued-a", "queued-b"] {
-        let res = app
-            .admin(Method::PUT, &format!("/api/v1/users/{user}"))
-            .json(&json!({"email": format!("{user}@example.com")}))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success());
-        let sent = app
-            .send(json!({"user_id": user, "title": "Queued", "channels": ["email"]}))
-            .await;
-        assert_eq!(sent.status(), 202);
+        send_with_email(&app, user, &["email"]).await;
     }
     let waiting = [("channel", "email"), ("status", "pending")];
     wait_for("one email sending and one pending", 15, || async {

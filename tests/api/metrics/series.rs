@@ -1,13 +1,12 @@
 //! Every kind of series moves by the expected amount after a send, an event
 //! over HTTP and a WebSocket session, and no label names a user.
 
-use super::{app_with_smtp, scrape, Scrape};
+use super::{app_with_smtp, scrape, send_with_email, Scrape};
 use crate::events::{import, movie_pack, post_event, seed_events};
 use crate::helpers::{next_of_type, spawn_app_with, wait_for, Backend};
 use crate::on_both;
 use crate::stubs::SmtpServer;
 use futures_util::SinkExt;
-use reqwest::Method;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -30,17 +29,7 @@ async fn a_send_an_event_and_a_websocket_session_move_their_series(backend: Back
     // A WebSocket session that receives the send's frame, then closes normally.
     let token = app.token(&user).await;
     let (mut ws, _) = app.ws(&token, None).await;
-    let res = app
-        .admin(Method::PUT, &format!("/api/v1/users/{user}"))
-        .json(&json!({"email": "metrics@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    let sent = app
-        .send(json!({"user_id": user, "title": "Hi", "body": "there", "channels": ["in_app", "email"]}))
-        .await;
-    assert_eq!(sent.status(), 202);
+    send_with_email(&app, &user, &["in_app", "email"]).await;
     next_of_type(&mut ws, "notification").await;
     ws.send(Message::Close(Some(CloseFrame {
         code: CloseCode::Normal,
