@@ -8,6 +8,7 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod feed;
+pub mod metrics;
 pub mod packs;
 pub mod persistence;
 pub mod pipeline;

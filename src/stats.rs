@@ -1,5 +1,6 @@
-//! Process-wide counters for `/ready` and `/metrics`.
+//! The app's counters for `/ready`, and its Prometheus series for `/metrics`.
 
+use crate::metrics::Metrics;
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -11,22 +12,28 @@ pub struct Stats {
     failed: AtomicU64,
     /// Unix milliseconds of the last processed notification, 0 for never.
     last_processed_ms: AtomicI64,
+    /// This app's own registry (see `crate::metrics` for why not a global one).
+    pub metrics: Metrics,
 }
 
 impl Stats {
     pub fn processed(&self) {
         self.processed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notifications.processed.inc();
         self.last_processed_ms
             .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
     }
     pub fn suppressed(&self) {
         self.suppressed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notifications.suppressed.inc();
     }
     pub fn duplicate(&self) {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notifications.duplicate.inc();
     }
     pub fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.notifications.failed.inc();
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {

@@ -54,6 +54,8 @@ pub struct ChannelConfig {
     pub due: DueSignal,
     /// This node's leases in flight; a drain releases them, and then they are not renewed.
     pub inflight: InFlight,
+    /// Provider call latency and delivery outcomes.
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub struct ChannelActor {
@@ -136,7 +138,7 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
     let db = &cfg.db;
     match gate(db, &delivery).await {
         Ok(None) => {}
-        Ok(Some(held)) => return record(db, &delivery, &held, 0).await,
+        Ok(Some(held)) => return record(cfg, &delivery, &held, 0).await,
         // Unknown preferences: leave it to the lease and try again later.
         Err(e) => return tracing::warn!(error = %e, "could not check preferences"),
     }
@@ -153,7 +155,7 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
                 // The provider is down: defer without spending an attempt.
                 let at = chrono::Utc::now() + lease_span(wait);
                 let reason = format!("{key} circuit open");
-                return record(db, &delivery, &Settle::Deferred { reason, at }, 0).await;
+                return record(cfg, &delivery, &Settle::Deferred { reason, at }, 0).await;
             }
         }
     };
@@ -173,6 +175,8 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
         ),
     };
     let latency = started.elapsed().as_millis() as i64;
+    cfg.metrics
+        .provider_call(cfg.channel.as_str(), cfg.provider.name(), started.elapsed());
     if let Some(ticket) = ticket {
         ticket.record(said);
     }
@@ -181,7 +185,7 @@ async fn run(cfg: &ChannelConfig, delivery: Delivery) {
         Err(e) => tracing::warn!(provider = cfg.provider.name(), error = %e, "send failed"),
     }
     let outcome = settle_for(&cfg.policy, delivery.attempts, &result);
-    record(db, &delivery, &outcome, latency).await;
+    record(cfg, &delivery, &outcome, latency).await;
 }
 
 /// Sends, and renews the lease while the send is in flight. A panic inside the
@@ -239,10 +243,10 @@ fn lease_span(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(30))
 }
 
-async fn record(db: &DatabaseConnection, delivery: &Delivery, outcome: &Settle, latency: i64) {
+async fn record(cfg: &ChannelConfig, delivery: &Delivery, outcome: &Settle, latency: i64) {
     for attempt in 1..=SETTLE_TRIES {
-        match deliveries::settle(db, delivery, outcome, latency).await {
-            Ok(Settled::Applied) => return,
+        match deliveries::settle(&cfg.db, delivery, outcome, latency).await {
+            Ok(Settled::Applied) => return cfg.metrics.delivery(cfg.channel.as_str(), outcome),
             Ok(Settled::Stale) => {
                 return tracing::warn!(delivery = %delivery.id, "refused a stale sender's outcome: its lease was taken over");
             }

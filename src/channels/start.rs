@@ -75,6 +75,8 @@ pub fn breakers(settings: &Settings) -> Breakers {
 }
 
 /// Starts the channels: `extra` providers replace the built-in one of the same channel.
+// Each argument is a part startup owns and hands over once; a struct would only restate them.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     settings: &Settings,
     db: &DatabaseConnection,
@@ -83,6 +85,7 @@ pub fn start(
     due: DueSignal,
     shutdown: tokio::sync::watch::Receiver<bool>,
     breakers: Breakers,
+    metrics: crate::metrics::Metrics,
 ) -> Channels {
     let policy = RetryPolicy {
         max_attempts: settings.delivery_max_attempts,
@@ -116,6 +119,7 @@ pub fn start(
             slots: slots.clone(),
             due: due.clone(),
             inflight: inflight.clone(),
+            metrics: metrics.clone(),
         };
         let addr = actix::Supervisor::start(move |_| ChannelActor::new(cfg));
         restarts.insert(channel, addr.clone().recipient::<Restart>());

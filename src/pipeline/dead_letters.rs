@@ -16,6 +16,9 @@ impl Pipeline {
         metadata: Value,
     ) -> Result<uuid::Uuid, StoreError> {
         tracing::warn!(source, reason, "dead-lettered an event");
+        self.stats
+            .metrics
+            .event(source, crate::metrics::EventOutcome::DeadLettered);
         let fallback = metadata.get("routing_key").and_then(Value::as_str);
         let event = Event::normalise(body, fallback).ok();
         // The user a matching rule would notify, so erasing them removes this too.

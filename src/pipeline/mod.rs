@@ -12,6 +12,7 @@ mod recipient;
 pub use catalog::{Catalog, CatalogSettings};
 
 use crate::domain::{Event, EventError};
+use crate::metrics::EventOutcome;
 use crate::persistence::writer::{EventRecord, Guard, Unit};
 use crate::persistence::StoreError;
 use crate::producer::plan::{audit_channels, webhook_deliveries};
@@ -128,11 +129,18 @@ impl Pipeline {
         fallback_type: Option<&str>,
         source: &str,
     ) -> Result<Outcome, PipelineError> {
-        let event = Event::normalise(body, fallback_type)?;
-        self.process(event, source).await
+        let result = match Event::normalise(body, fallback_type) {
+            Ok(event) => self.process(event, source).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Some(outcome) = EventOutcome::of(&result) {
+            self.stats.metrics.event(source, outcome);
+        }
+        result
     }
 
     pub async fn process(&self, event: Event, source: &str) -> Result<Outcome, PipelineError> {
+        let accepted = std::time::Instant::now();
         self.catalog.check_before_event().await;
         let outcome = |status, n, d| Outcome {
             event_id: event.id.clone(),
@@ -154,6 +162,7 @@ impl Pipeline {
                     Err(e) => Err(rejected("commit", e)),
                     Ok(Committed::Duplicate) => Ok(outcome(Status::Duplicate, 0, 0)),
                     Ok(Committed::Written { .. }) => {
+                        self.stats.metrics.committed(accepted);
                         if let Some(fast) = &self.fast {
                             fast.set_status(&event.id, "processed").await;
                         }

@@ -40,6 +40,7 @@ impl Producer {
         intent: Intent,
         extras: InAppExtras,
     ) -> Result<SendOutcome, ProducerError> {
+        let accepted = std::time::Instant::now();
         if let Some(rid) = &intent.request_id {
             if let Some(original) = send_requests::find(self.db(), &intent.user, rid).await? {
                 self.stats().duplicate();
@@ -93,6 +94,7 @@ impl Producer {
                 self.replay(&intent.user, original).await
             }
             Committed::Written { notifications, .. } => {
+                self.stats().metrics.committed(accepted);
                 if !produced {
                     self.stats().suppressed();
                 }

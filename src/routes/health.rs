@@ -120,76 +120,18 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+/// Prometheus metrics, in the OpenMetrics text format (series in the README).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics text format")))]
+#[tracing::instrument(skip_all)]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let s = state.stats.snapshot();
-    let hub = state.hub.stats().await;
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
+    let metrics = &state.stats.metrics;
+    let snapshot = crate::metrics::Snapshot {
+        hub: state.hub.stats().await,
+        bus_connected: state.bus.health.state() == LinkState::Connected,
+        breakers: state.breakers.describe(),
     };
-    metric(
-        "herald_notifications_processed_total",
-        "counter",
-        "Notifications stored and published.",
-        s.processed_count,
-    );
-    metric(
-        "herald_notifications_suppressed_total",
-        "counter",
-        "Sends suppressed by preferences.",
-        s.suppressed_count,
-    );
-    metric(
-        "herald_notifications_duplicate_total",
-        "counter",
-        "Sends answered from an earlier request_id.",
-        s.duplicate_count,
-    );
-    metric(
-        "herald_notifications_failed_total",
-        "counter",
-        "Sends that failed to store.",
-        s.failed_count,
-    );
-    metric(
-        "herald_ws_sessions",
-        "gauge",
-        "Open WebSocket sessions on this node.",
-        hub.sessions as u64,
-    );
-    metric(
-        "herald_ws_users",
-        "gauge",
-        "Users with at least one open session on this node.",
-        hub.users as u64,
-    );
-    metric(
-        "herald_ws_evicted_total",
-        "counter",
-        "Sessions closed because their outbound queue overflowed.",
-        hub.evicted,
-    );
-    metric(
-        "herald_bus_connected",
-        "gauge",
-        "Whether this node hears the other nodes' frames (1) or its bus link is degraded (0).",
-        u64::from(state.bus.health.state() == LinkState::Connected),
-    );
-    out.push_str(
-        "# HELP herald_circuit_open Whether a delivery channel's circuit is open (1) or not (0).\n",
-    );
-    out.push_str("# TYPE herald_circuit_open gauge\n");
-    for (channel, st) in state.breakers.describe() {
-        out.push_str(&format!(
-            "herald_circuit_open{{channel=\"{channel}\"}} {}\n",
-            u8::from(st != "closed")
-        ));
-    }
+    metrics.refresh(&state.db, snapshot).await;
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(metrics.encode())
 }

@@ -101,6 +101,11 @@ pub async fn enforce<B: MessageBody>(
         Err(refused) => {
             // Debug, not info: a flood would otherwise become a log flood.
             tracing::debug!(path = req.path(), error = %refused, "rate limited");
+            if let (Some(state), RateLimitError::Exceeded { standing, .. }) =
+                (req.app_data::<web::Data<super::AppState>>(), &refused)
+            {
+                state.stats.metrics.refused(standing.policy.name());
+            }
             Ok(req
                 .into_response(refused.error_response())
                 .map_into_right_body())

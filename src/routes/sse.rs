@@ -74,7 +74,11 @@ pub async fn stream(
     let ip = req
         .peer_addr()
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
-    let slot = state.sessions.limits.acquire(&user, ip)?;
+    let slot = state
+        .sessions
+        .limits
+        .acquire(&user, ip)
+        .inspect_err(|e| state.stats.metrics.connection_refused(e))?;
     let body = SseSession::open(user, state.sessions.clone(), since, slot);
     Ok(HttpResponse::Ok()
         .insert_header((

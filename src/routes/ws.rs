@@ -63,7 +63,11 @@ pub async fn connect(
     let ip = req
         .peer_addr()
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
-    let slot = state.sessions.limits.acquire(&user, ip)?;
+    let slot = state
+        .sessions
+        .limits
+        .acquire(&user, ip)
+        .inspect_err(|e| state.stats.metrics.connection_refused(e))?;
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_upgrade_required", e.to_string()))?;
     let stream = stream

@@ -239,6 +239,7 @@ impl Application {
             Arc::new(FeedCommands(feed.clone())),
             session_config,
             registry.clone(),
+            stats.metrics.clone(),
         ));
         let unsubscribe = UnsubscribeSigner::new(&secret, &public_url(&settings));
         let due_for_routes = due.clone();
@@ -257,6 +258,7 @@ impl Application {
             due,
             deliveries,
             breakers,
+            stats.metrics.clone(),
         );
         let drain = Drain {
             plan,
@@ -312,6 +314,8 @@ impl Application {
                     crate::auth::resolve_credentials,
                 ))
                 .wrap(TracingLogger::<RedactingRootSpan>::new())
+                // Outermost: request durations include the middlewares' refusals.
+                .wrap(actix_web::middleware::from_fn(crate::metrics::http::track))
                 .app_data(state.clone())
                 .app_data(auth.clone())
                 .app_data(limits.clone())

@@ -18,6 +18,7 @@ mod feed;
 mod hardening;
 mod hygiene;
 mod inbox;
+mod metrics;
 mod operations;
 mod outbox;
 mod outbox_faults;

@@ -6,6 +6,7 @@
 //! renew nor settle.
 
 mod callbacks;
+pub mod depth;
 mod release;
 mod settle;
 

@@ -61,6 +61,7 @@ impl WsSession {
             return;
         }
         self.closing = true;
+        self.close_code = Some(code);
         let session = self.session.clone();
         let reason = CloseReason {
             code: CloseCode::from(code),

@@ -95,6 +95,8 @@ pub struct SessionDeps {
     pub limits: ConnectionLimits,
     /// Every open session, for a drain to close them all.
     pub registry: SessionRegistry,
+    /// Connects, disconnects and commit-to-frame latency.
+    pub metrics: crate::metrics::Metrics,
     next_id: AtomicU64,
 }
 
@@ -105,6 +107,7 @@ impl SessionDeps {
         commands: Arc<dyn SessionCommands>,
         config: SessionConfig,
         registry: SessionRegistry,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         let limits =
             ConnectionLimits::new(config.max_sessions_per_user, config.max_connections_per_ip);
@@ -115,6 +118,7 @@ impl SessionDeps {
             config,
             limits,
             registry,
+            metrics,
             next_id: AtomicU64::new(1),
         }
     }
@@ -143,6 +147,8 @@ pub struct WsSession {
     throttle: FrameThrottle,
     /// This connection's place under the caps, given back in `stopping()`.
     slot: Option<ConnectionSlot>,
+    /// The close code this side sent, for the disconnect counter.
+    close_code: Option<u16>,
 }
 
 impl WsSession {
@@ -169,6 +175,7 @@ impl WsSession {
             in_flight: 0,
             throttle,
             slot: Some(slot),
+            close_code: None,
         }
     }
 }
@@ -178,6 +185,7 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.deps.config.outbound_queue);
+        self.deps.metrics.ws_connected();
         if self
             .deps
             .registry
@@ -197,6 +205,7 @@ impl Actor for WsSession {
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         self.deps.registry.deregister(self.id);
+        self.deps.metrics.ws_disconnected(self.close_code);
         self.deps
             .hub
             .shard_for(self.user.as_str())

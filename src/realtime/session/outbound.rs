@@ -47,6 +47,7 @@ impl Handler<Deliver> for WsSession {
             }
             Some(seq) => {
                 self.last_seq = seq;
+                self.deps.metrics.notification_frame(&msg.frame);
                 AtomicResponse::new(self.write(vec![msg.frame]))
             }
             None => AtomicResponse::new(self.write(vec![msg.frame])),

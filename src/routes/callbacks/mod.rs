@@ -77,18 +77,58 @@ pub async fn callback(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let report = match path.as_str() {
-        "twilio" => twilio(&state, &req, &body)?,
-        "generic" => return generic::callback(&state, &req, &body).await,
-        "ses" => return ses::callback(&state, &body).await,
-        "sendgrid" => return sendgrid::callback(&state, &req, &body).await,
+    let result = receive(&state, &req, path.as_str(), &body).await;
+    let metrics = &state.stats.metrics;
+    metrics.callback(provider_label(&path), result_label(&result));
+    result
+}
+
+/// The metrics label of a provider: the supported names, or `unknown` (the path is the caller's).
+fn provider_label(path: &str) -> &'static str {
+    match path {
+        "twilio" => "twilio",
+        "generic" => "generic",
+        "ses" => "ses",
+        "sendgrid" => "sendgrid",
+        _ => "unknown",
+    }
+}
+
+/// What became of a callback, by the answer it got.
+fn result_label(result: &Result<HttpResponse, ApiError>) -> &'static str {
+    use actix_web::ResponseError;
+    let status = match result {
+        Ok(res) => res.status(),
+        Err(e) => e.status_code(),
+    };
+    match status.as_u16() {
+        200..=299 => "accepted",
+        401 | 403 => "refused",
+        404 => "not_found",
+        409 => "conflict",
+        400..=499 => "invalid",
+        _ => "error",
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    req: &HttpRequest,
+    path: &str,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let report = match path {
+        "twilio" => twilio(state, req, body)?,
+        "generic" => return generic::callback(state, req, body).await,
+        "ses" => return ses::callback(state, body).await,
+        "sendgrid" => return sendgrid::callback(state, req, body).await,
         other => {
             return Err(ApiError::not_found(&format!(
                 "callback provider '{other}' (supported: twilio, sendgrid, ses, generic)"
             )));
         }
     };
-    apply(&state, report).await
+    apply(state, report).await
 }
 
 fn twilio(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<Report, ApiError> {
