@@ -13,11 +13,15 @@ pub mod delivery_attempts;
 pub mod devices;
 pub mod events;
 pub mod notifications;
+pub mod preference_history;
 pub mod preferences;
 pub mod rules;
 pub mod send_requests;
 pub mod template_versions;
 pub mod templates;
+pub mod topic_fanouts;
+pub mod topic_subscribers;
+pub mod topics;
 pub mod users;
 pub mod webhook_endpoints;
 
