@@ -15,6 +15,7 @@ mod profile;
 mod rule;
 mod span;
 mod text;
+mod topic;
 mod web_push;
 
 pub use channel::Channel;
@@ -38,6 +39,7 @@ pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
+pub use topic::{ChangeOrigin, PreferenceChange, TopicError, TopicKey};
 pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.
