@@ -22,3 +22,4 @@ pub mod startup;
 pub mod stats;
 pub mod telemetry;
 pub mod templates;
+pub mod topics;

@@ -182,6 +182,9 @@ pub struct Settings {
     /// How rule, template and webhook changes reach every node (`HERALD_CATALOG__*`).
     #[serde(default)]
     pub catalog: crate::pipeline::CatalogSettings,
+    /// Topic fan-out batch, lease and request limits (`HERALD_TOPICS__*`).
+    #[serde(default)]
+    pub topics: crate::topics::TopicSettings,
 }
 
 impl Settings {
@@ -341,6 +344,9 @@ impl Settings {
         }
         if self.catalog.reload_interval_secs == 0 {
             return bad("catalog.reload_interval_secs", "must be at least 1");
+        }
+        if let Some((key, reason)) = self.topics.problem() {
+            return bad(key, reason);
         }
         if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
             return bad(
