@@ -26,5 +26,6 @@ mod shutdown;
 mod sources;
 mod sse;
 mod stubs;
+mod topics;
 mod webpush;
 mod websocket;
