@@ -124,8 +124,14 @@ impl MigrationTrait for Migration {
                         .col(TopicSubscribers::TopicKey)
                         .col(TopicSubscribers::UserId),
                 )
-                .foreign_key(&mut topic_fk(TopicSubscribers::Table, "fk_topic_subscribers_topic"))
-                .foreign_key(&mut user_fk(TopicSubscribers::Table, "fk_topic_subscribers_user"))
+                .foreign_key(&mut topic_fk(
+                    TopicSubscribers::Table,
+                    "fk_topic_subscribers_topic",
+                ))
+                .foreign_key(&mut user_fk(
+                    TopicSubscribers::Table,
+                    "fk_topic_subscribers_user",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -163,7 +169,10 @@ impl MigrationTrait for Migration {
                 .col(text(PreferenceHistory::Before))
                 .col(text(PreferenceHistory::After))
                 .col(timestamp_with_time_zone(PreferenceHistory::CreatedAt))
-                .foreign_key(&mut user_fk(PreferenceHistory::Table, "fk_preference_history_user"))
+                .foreign_key(&mut user_fk(
+                    PreferenceHistory::Table,
+                    "fk_preference_history_user",
+                ))
                 .to_owned(),
         )
         .await?;

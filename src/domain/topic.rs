@@ -85,8 +85,12 @@ impl PreferenceChange {
         for path in old.keys().chain(new.keys()) {
             let (a, b) = (old.get(path), new.get(path));
             if a != b && !change.before.contains_key(path) {
-                change.before.insert(path.clone(), a.cloned().unwrap_or(Value::Null));
-                change.after.insert(path.clone(), b.cloned().unwrap_or(Value::Null));
+                change
+                    .before
+                    .insert(path.clone(), a.cloned().unwrap_or(Value::Null));
+                change
+                    .after
+                    .insert(path.clone(), b.cloned().unwrap_or(Value::Null));
             }
         }
         (!change.before.is_empty()).then_some(change)

@@ -39,7 +39,9 @@ impl FanoutStatus {
             "running" => Ok(Self::Running),
             "done" => Ok(Self::Done),
             "failed" => Ok(Self::Failed),
-            other => Err(StoreError::Corrupt(format!("topic_fanouts.status '{other}'"))),
+            other => Err(StoreError::Corrupt(format!(
+                "topic_fanouts.status '{other}'"
+            ))),
         }
     }
 }
@@ -145,7 +147,11 @@ async fn by_request(
         .transpose()
 }
 
-pub async fn get(db: &impl ConnectionTrait, topic: &TopicKey, id: Uuid) -> StoreResult<Option<Fanout>> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    topic: &TopicKey,
+    id: Uuid,
+) -> StoreResult<Option<Fanout>> {
     f::Entity::find_by_id(id)
         .filter(f::Column::TopicKey.eq(topic.as_str()))
         .one(db)
@@ -209,12 +215,24 @@ pub async fn advance(
 ) -> StoreResult<bool> {
     let now = Utc::now();
     let mut q = f::Entity::update_many()
-        .col_expr(f::Column::Processed, Expr::col(f::Column::Processed).add(p.processed))
-        .col_expr(f::Column::Notified, Expr::col(f::Column::Notified).add(p.notified))
-        .col_expr(f::Column::Suppressed, Expr::col(f::Column::Suppressed).add(p.suppressed))
+        .col_expr(
+            f::Column::Processed,
+            Expr::col(f::Column::Processed).add(p.processed),
+        )
+        .col_expr(
+            f::Column::Notified,
+            Expr::col(f::Column::Notified).add(p.notified),
+        )
+        .col_expr(
+            f::Column::Suppressed,
+            Expr::col(f::Column::Suppressed).add(p.suppressed),
+        )
         .col_expr(f::Column::Batches, Expr::col(f::Column::Batches).add(1))
         .col_expr(f::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-        .col_expr(f::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            f::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(f::Column::UpdatedAt, Expr::value(now));
     if let Some(cursor) = &p.cursor {
         q = q.col_expr(f::Column::Cursor, Expr::value(cursor.clone()));
@@ -237,9 +255,15 @@ pub async fn advance(
 pub async fn fail(db: &impl ConnectionTrait, id: Uuid, token: Uuid) -> StoreResult<bool> {
     let now = Utc::now();
     let res = f::Entity::update_many()
-        .col_expr(f::Column::Status, Expr::value(FanoutStatus::Failed.as_str()))
+        .col_expr(
+            f::Column::Status,
+            Expr::value(FanoutStatus::Failed.as_str()),
+        )
         .col_expr(f::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-        .col_expr(f::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            f::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(f::Column::UpdatedAt, Expr::value(now))
         .col_expr(f::Column::FinishedAt, Expr::value(Some(now)))
         .filter(f::Column::Id.eq(id))

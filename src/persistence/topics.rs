@@ -6,8 +6,8 @@ use chrono::Utc;
 use entity::{topic_subscribers as s, topics as t};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 /// A topic as stored, with how many subscribe to it.
@@ -115,7 +115,11 @@ pub async fn subscribe(db: &DatabaseConnection, key: &TopicKey, ids: &[UserId]) 
 }
 
 /// Unsubscribes users; those not subscribed are ignored.
-pub async fn unsubscribe(db: &DatabaseConnection, key: &TopicKey, ids: &[UserId]) -> StoreResult<()> {
+pub async fn unsubscribe(
+    db: &DatabaseConnection,
+    key: &TopicKey,
+    ids: &[UserId],
+) -> StoreResult<()> {
     s::Entity::delete_many()
         .filter(s::Column::TopicKey.eq(key.as_str()))
         .filter(s::Column::UserId.is_in(ids.iter().map(UserId::as_str)))

@@ -104,7 +104,11 @@ struct Effects {
 impl Effects {
     fn of(unit: &Unit) -> Self {
         Self {
-            users: unit.notifications.iter().map(|n| n.user_id.clone()).collect(),
+            users: unit
+                .notifications
+                .iter()
+                .map(|n| n.user_id.clone())
+                .collect(),
             queued: unit
                 .deliveries
                 .iter()

@@ -79,7 +79,11 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
-async fn page(state: &AppState, user: &UserId, q: &HistoryParams) -> Result<HttpResponse, ApiError> {
+async fn page(
+    state: &AppState,
+    user: &UserId,
+    q: &HistoryParams,
+) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(q.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let before = match &q.cursor {
         Some(raw) => Some(

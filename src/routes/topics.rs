@@ -132,8 +132,14 @@ pub async fn put(
     body: super::Body<TopicInput>,
 ) -> Result<HttpResponse, ApiError> {
     let key = parse_key(&path)?;
-    let name = body.into_inner().name.unwrap_or_else(|| key.as_str().into());
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN || crate::domain::has_control(&name) {
+    let name = body
+        .into_inner()
+        .name
+        .unwrap_or_else(|| key.as_str().into());
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_NAME_LEN
+        || crate::domain::has_control(&name)
+    {
         return Err(ApiError::unprocessable(
             "invalid_name",
             format!("name must be 1 to {MAX_NAME_LEN} printable characters"),
@@ -158,7 +164,11 @@ pub async fn list(
     q: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(q.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let after = q.cursor.as_deref().map(|c| decode_cursor("t", c)).transpose()?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor("t", c))
+        .transpose()?;
     let mut rows = topics::list(&state.db, after.as_deref(), limit + 1).await?;
     let next_cursor = more(&mut rows, limit).map(|t| encode_cursor("t", t.key.as_str()));
     let items = rows.into_iter().map(TopicView::from).collect();
@@ -271,7 +281,11 @@ pub async fn subscribers(
 ) -> Result<HttpResponse, ApiError> {
     let key = parse_key(&path)?;
     let limit = page_limit(q.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let after = q.cursor.as_deref().map(|c| decode_cursor("u", c)).transpose()?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor("u", c))
+        .transpose()?;
     existing(&state, &key).await?;
     let mut ids = topics::subscribers(&state.db, &key, after.as_deref(), limit + 1).await?;
     let next_cursor = more(&mut ids, limit).map(|u| encode_cursor("u", u.as_str()));

@@ -107,7 +107,12 @@ impl TopicMessage {
             category: self.category.as_str().to_string(),
             priority: self.priority,
             content,
-            tags: self.extras.tags.iter().map(|t| t.as_str().to_string()).collect(),
+            tags: self
+                .extras
+                .tags
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
             actions: self.extras.actions.clone().into_vec(),
         };
         serde_json::to_string(&stored).map_err(|e| TopicsError::Message(e.to_string()))

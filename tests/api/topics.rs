@@ -19,7 +19,13 @@ pub async fn topic_with(app: &TestApp, key: &str, users: &[String]) {
         .expect("put topic");
     assert_eq!(res.status(), 201, "create: {:?}", res.text().await);
     for chunk in users.chunks(1000) {
-        let (status, body) = call(app, Method::POST, &format!("/api/v1/topics/{key}/subscribers"), json!({"user_ids": chunk})).await;
+        let (status, body) = call(
+            app,
+            Method::POST,
+            &format!("/api/v1/topics/{key}/subscribers"),
+            json!({"user_ids": chunk}),
+        )
+        .await;
         assert_eq!(status, 200, "subscribe: {body}");
     }
 }

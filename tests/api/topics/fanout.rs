@@ -62,9 +62,7 @@ async fn sql(db: &DatabaseConnection, statement: &str) {
     db.execute_unprepared(statement).await.expect(statement);
 }
 
-async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches(
-    backend: Backend,
-) {
+async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| {
         s.topics.fanout_batch = BATCH;
         s.ws.max_connections_per_ip = 10_000;
@@ -80,7 +78,10 @@ async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches
     topic_with(&app, "premieres", &users).await;
     let opted_out = "fan-0777";
     let res = app
-        .admin(Method::PUT, &format!("/api/v1/users/{opted_out}/preferences"))
+        .admin(
+            Method::PUT,
+            &format!("/api/v1/users/{opted_out}/preferences"),
+        )
         .json(&json!({"channels": {"in_app": false}}))
         .send()
         .await
@@ -97,7 +98,12 @@ async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches
     let id = first["fanout_id"].as_str().expect("fan-out id").to_string();
     let done = progress_when_done(&app, &id).await;
     assert_eq!(
-        (&done["processed"], &done["notified"], &done["suppressed"], &done["batches"]),
+        (
+            &done["processed"],
+            &done["notified"],
+            &done["suppressed"],
+            &done["batches"]
+        ),
         (&json!(2000), &json!(1999), &json!(1), &json!(4)),
         "{done}"
     );
@@ -120,13 +126,24 @@ async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches
     let res = app.send(send).await;
     assert_eq!(res.status(), 202);
     let again: Value = res.json().await.unwrap();
-    assert_eq!((again["fanout_id"].as_str(), &again["duplicate"]), (Some(id.as_str()), &json!(true)));
+    assert_eq!(
+        (again["fanout_id"].as_str(), &again["duplicate"]),
+        (Some(id.as_str()), &json!(true))
+    );
 
     // A crash that lost the cursor: the fan-out runs again from the start, and
     // every subscriber's guard makes each batch write nothing.
     sql(&db, &format!("UPDATE topic_fanouts SET status = 'running', cursor = NULL, processed = 0, notified = 0, suppressed = 0, batches = 0, finished_at = NULL WHERE id = '{id}'")).await;
     let resumed = progress_when_done(&app, &id).await;
-    assert_eq!((&resumed["processed"], &resumed["notified"], &resumed["batches"]), (&json!(2000), &json!(1999), &json!(4)), "{resumed}");
+    assert_eq!(
+        (
+            &resumed["processed"],
+            &resumed["notified"],
+            &resumed["batches"]
+        ),
+        (&json!(2000), &json!(1999), &json!(4)),
+        "{resumed}"
+    );
 
     let counts = count_frames(sockets, Duration::from_millis(1500)).await;
     let wrong: Vec<_> = counts
@@ -134,7 +151,10 @@ async fn a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches
         .filter(|(u, n)| *n != usize::from(u != opted_out))
         .take(5)
         .collect();
-    assert!(wrong.is_empty(), "frames per socket off (user, frames): {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "frames per socket off (user, frames): {wrong:?}"
+    );
 }
 
 on_both!(a_topic_send_reaches_every_connected_subscriber_exactly_once_in_batches);
