@@ -6,6 +6,7 @@
 //! takes every node's PID, so CPU and memory are summed over the cluster.
 //! See BENCHMARKS.md for how to run it.
 
+#[path = "herald_bench/topic.rs"]
 mod topic;
 
 use clap::Parser;

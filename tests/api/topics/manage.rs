@@ -108,7 +108,7 @@ async fn bad_keys_bodies_and_recipients_get_clear_4xx_json(app: TestApp) {
         ),
         (
             Method::PUT,
-            "/api/v1/topics/..",
+            "/api/v1/topics/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             json!({}),
             422,
             "invalid_topic_key",
