@@ -12,7 +12,7 @@ use entity::topic_fanouts as f;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    ExprTrait, QueryFilter, Statement,
+    ExprTrait, QueryFilter, Statement, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -227,13 +227,8 @@ pub async fn advance(
             f::Column::Suppressed,
             Expr::col(f::Column::Suppressed).add(p.suppressed),
         )
-        .col_expr(f::Column::Batches, Expr::col(f::Column::Batches).add(1))
-        .col_expr(f::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-        .col_expr(
-            f::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(f::Column::UpdatedAt, Expr::value(now));
+        .col_expr(f::Column::Batches, Expr::col(f::Column::Batches).add(1));
+    q = released(q, now);
     if let Some(cursor) = &p.cursor {
         q = q.col_expr(f::Column::Cursor, Expr::value(cursor.clone()));
     }
@@ -242,6 +237,26 @@ pub async fn advance(
             .col_expr(f::Column::Status, Expr::value(FanoutStatus::Done.as_str()))
             .col_expr(f::Column::FinishedAt, Expr::value(Some(now)));
     }
+    fenced(db, q, id, token).await
+}
+
+/// Gives the lease back.
+fn released(q: UpdateMany<f::Entity>, now: DateTime<Utc>) -> UpdateMany<f::Entity> {
+    q.col_expr(f::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+        .col_expr(
+            f::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(f::Column::UpdatedAt, Expr::value(now))
+}
+
+/// Runs the update only while the fan-out runs and `token` holds its lease.
+async fn fenced(
+    db: &impl ConnectionTrait,
+    q: UpdateMany<f::Entity>,
+    id: Uuid,
+    token: Uuid,
+) -> StoreResult<bool> {
     let res = q
         .filter(f::Column::Id.eq(id))
         .filter(f::Column::LeaseToken.eq(token))
@@ -254,22 +269,11 @@ pub async fn advance(
 /// Ends a fan-out whose message cannot be planned, if the lease is still ours.
 pub async fn fail(db: &impl ConnectionTrait, id: Uuid, token: Uuid) -> StoreResult<bool> {
     let now = Utc::now();
-    let res = f::Entity::update_many()
+    let q = f::Entity::update_many()
         .col_expr(
             f::Column::Status,
             Expr::value(FanoutStatus::Failed.as_str()),
         )
-        .col_expr(f::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-        .col_expr(
-            f::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(f::Column::UpdatedAt, Expr::value(now))
-        .col_expr(f::Column::FinishedAt, Expr::value(Some(now)))
-        .filter(f::Column::Id.eq(id))
-        .filter(f::Column::LeaseToken.eq(token))
-        .filter(f::Column::Status.eq(FanoutStatus::Running.as_str()))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+        .col_expr(f::Column::FinishedAt, Expr::value(Some(now)));
+    fenced(db, released(q, now), id, token).await
 }

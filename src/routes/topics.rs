@@ -232,6 +232,24 @@ fn parse_ids(state: &AppState, raw: Vec<String>) -> Result<Vec<UserId>, ApiError
     Ok(ids)
 }
 
+/// Subscribes or unsubscribes the body's users, then answers with the topic.
+async fn change(
+    state: &AppState,
+    path: &str,
+    body: UserIds,
+    subscribe: bool,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(path)?;
+    let ids = parse_ids(state, body.user_ids)?;
+    existing(state, &key).await?;
+    if subscribe {
+        topics::subscribe(&state.db, &key, &ids).await?;
+    } else {
+        topics::unsubscribe(&state.db, &key, &ids).await?;
+    }
+    Ok(HttpResponse::Ok().json(TopicView::from(existing(state, &key).await?)))
+}
+
 /// Subscribe users (unknown ones are created bare); repeats change nothing.
 #[utoipa::path(post, path = "/api/v1/topics/{key}/subscribers", tag = "topics", params(("key" = String, Path)),
     request_body = UserIds, security(("api_key" = [])),
@@ -243,11 +261,7 @@ pub async fn subscribe(
     path: web::Path<super::Segment>,
     body: super::Body<UserIds>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&path)?;
-    let ids = parse_ids(&state, body.into_inner().user_ids)?;
-    existing(&state, &key).await?;
-    topics::subscribe(&state.db, &key, &ids).await?;
-    Ok(HttpResponse::Ok().json(TopicView::from(existing(&state, &key).await?)))
+    change(&state, &path, body.into_inner(), true).await
 }
 
 /// Unsubscribe users; those not subscribed are ignored.
@@ -261,11 +275,7 @@ pub async fn unsubscribe(
     path: web::Path<super::Segment>,
     body: super::Body<UserIds>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&path)?;
-    let ids = parse_ids(&state, body.into_inner().user_ids)?;
-    existing(&state, &key).await?;
-    topics::unsubscribe(&state.db, &key, &ids).await?;
-    Ok(HttpResponse::Ok().json(TopicView::from(existing(&state, &key).await?)))
+    change(&state, &path, body.into_inner(), false).await
 }
 
 /// A topic's subscribers by user id.
