@@ -25,3 +25,4 @@ pub mod stats;
 pub mod telemetry;
 pub mod templates;
 pub mod trace;
+pub mod topics;

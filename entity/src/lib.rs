@@ -15,11 +15,15 @@ pub mod digest_buckets;
 pub mod digest_items;
 pub mod events;
 pub mod notifications;
+pub mod preference_history;
 pub mod preferences;
 pub mod rules;
 pub mod send_requests;
 pub mod template_versions;
 pub mod templates;
+pub mod topic_fanouts;
+pub mod topic_subscribers;
+pub mod topics;
 pub mod users;
 pub mod webhook_endpoints;
 

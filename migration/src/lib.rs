@@ -13,6 +13,7 @@ mod m20261201_000012_inbox;
 mod m20261201_000013_catalog_version;
 mod m20261202_000015_digest;
 mod m20261202_000017_trace;
+mod m20261202_000016_topics;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_catalog_version::Migration),
             Box::new(m20261202_000015_digest::Migration),
             Box::new(m20261202_000017_trace::Migration),
+            Box::new(m20261202_000016_topics::Migration),
         ]
     }
 }

@@ -6,6 +6,9 @@
 //! takes every node's PID, so CPU and memory are summed over the cluster.
 //! See BENCHMARKS.md for how to run it.
 
+#[path = "herald_bench/topic.rs"]
+mod topic;
+
 use clap::Parser;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
@@ -52,7 +55,8 @@ struct Args {
     /// Connections opened at once while ramping up.
     #[arg(long, default_value_t = 200)]
     connect_batch: usize,
-    /// `send` (POST /api/v1/send) or `ingest` (events published to RabbitMQ).
+    /// `send` (POST /api/v1/send), `ingest` (events published to RabbitMQ) or
+    /// `topic` (one send to a topic every connection subscribes to).
     #[arg(long, default_value = "send")]
     mode: String,
     /// RabbitMQ for `--mode ingest`.
@@ -247,6 +251,10 @@ async fn main() -> anyhow::Result<()> {
                 args.idle, pct
             );
         }
+    }
+
+    if args.mode == "topic" {
+        return topic::run(&http, &args, &users, &shared, &run).await;
     }
 
     // Load phase: fixed-rate sends to random connected users.

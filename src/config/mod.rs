@@ -186,6 +186,7 @@ pub struct Settings {
     #[serde(default)]
     pub digest: crate::digest::DigestSettings,
     /// OTLP/HTTP collector spans are exported to (`HERALD_OTEL_ENDPOINT`); unset exports nothing.
+    #[serde(default)]
     pub otel_endpoint: Option<String>,
     /// `service.name` of exported spans (`HERALD_OTEL_SERVICE_NAME`).
     #[serde(default = "crate::trace::default_service_name")]
@@ -193,6 +194,9 @@ pub struct Settings {
     /// Milliseconds between exports of queued spans (`HERALD_OTEL_EXPORT_INTERVAL_MS`).
     #[serde(default = "crate::trace::default_export_interval_ms")]
     pub otel_export_interval_ms: u64,
+    /// Topic fan-out batch, lease and request limits (`HERALD_TOPICS__*`).
+    #[serde(default)]
+    pub topics: crate::topics::TopicSettings,
 }
 
 impl Settings {
@@ -366,6 +370,9 @@ impl Settings {
         }
         if self.catalog.reload_interval_secs == 0 {
             return bad("catalog.reload_interval_secs", "must be at least 1");
+        }
+        if let Some((key, reason)) = self.topics.problem() {
+            return bad(key, reason);
         }
         if self.ws.client_timeout_secs <= self.ws.heartbeat_interval_secs {
             return bad(

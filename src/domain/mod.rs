@@ -18,6 +18,7 @@ mod rule;
 mod span;
 mod text;
 mod trace_context;
+mod topic;
 mod web_push;
 
 pub use channel::Channel;
@@ -48,6 +49,7 @@ pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
 pub use trace_context::{TraceContext, TraceContextError, TraceParent};
+pub use topic::{ChangeOrigin, PreferenceChange, TopicError, TopicKey};
 pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.

@@ -1,5 +1,5 @@
 use super::{parse_json, users, StoreError, StoreResult};
-use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
+use crate::domain::{ChangeOrigin, PreferenceChange, PreferenceDocument, PreferencePatch, UserId};
 use chrono::Utc;
 use entity::preferences;
 use sea_orm::sea_query::OnConflict;
@@ -102,10 +102,12 @@ pub async fn save(
 /// Read-modify-write of a user's preferences in ONE transaction, so two
 /// concurrent changes (PATCHes, an unsubscribe) cannot lose each other's opt-outs.
 /// Creates the user and a default row when missing. `change` may run more than
-/// once: a try that meets contention is rolled back and retried.
+/// once: a try that meets contention is rolled back and retried. What changed
+/// is recorded, with `origin`, in the preference history in the same transaction.
 pub async fn update<F>(
     db: &DatabaseConnection,
     user: &UserId,
+    origin: &ChangeOrigin,
     mut change: F,
 ) -> StoreResult<PreferenceDocument>
 where
@@ -114,7 +116,7 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        match update_once(db, user, &mut change).await {
+        match update_once(db, user, origin, &mut change).await {
             Err(StoreError::Db(e)) if tries < UPDATE_TRIES && is_contention(&e) => {
                 tracing::debug!(error = %e, tries, "preference update met contention; retrying");
                 tokio::time::sleep(Duration::from_millis(5 << tries)).await;
@@ -127,6 +129,7 @@ where
 async fn update_once<F>(
     db: &DatabaseConnection,
     user: &UserId,
+    origin: &ChangeOrigin,
     change: &mut F,
 ) -> StoreResult<PreferenceDocument>
 where
@@ -151,8 +154,12 @@ where
         Some(row) => from_row(&row)?,
         None => PreferenceDocument::default(),
     };
+    let before = doc.clone();
     change(&mut doc);
     save(&txn, user, &doc).await?;
+    if let Some(diff) = PreferenceChange::between(&before, &doc) {
+        super::preference_history::record(&txn, user, origin, &diff).await?;
+    }
     txn.commit().await?;
     Ok(doc)
 }

@@ -61,3 +61,27 @@ pub(crate) fn outcomes_text(outcomes: &BTreeMap<Channel, ChannelOutcome>) -> Sto
     serde_json::to_string(outcomes)
         .map_err(|e| StoreError::Corrupt(format!("send_requests.outcomes: {e}")))
 }
+
+/// For guards already written under one request id: whether each user's
+/// send produced anything (a resumed fan-out counts what the first run did).
+pub async fn produced_under(
+    db: &impl ConnectionTrait,
+    request_id: &str,
+    users: &[&str],
+) -> StoreResult<std::collections::HashMap<String, bool>> {
+    if users.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = s::Entity::find()
+        .filter(s::Column::RequestId.eq(request_id))
+        .filter(s::Column::UserId.is_in(users.iter().copied()))
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let outcomes: BTreeMap<Channel, ChannelOutcome> = serde_json::from_str(&r.outcomes)
+                .map_err(|e| StoreError::Corrupt(format!("send_requests.outcomes: {e}")))?;
+            Ok((r.user_id, outcomes.values().any(ChannelOutcome::produced)))
+        })
+        .collect()
+}

@@ -155,3 +155,15 @@ async fn delete_once(db: &DatabaseConnection, id: &UserId) -> StoreResult<bool> 
     txn.commit().await?;
     Ok(true)
 }
+
+/// [`ensure`] for many ids in one statement (topic subscribers are added in bulk).
+pub async fn ensure_many(db: &impl ConnectionTrait, ids: &[UserId]) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    users::Entity::insert_many(ids.iter().map(|id| row(id, Profile::default())))
+        .on_conflict_do_nothing_on([users::Column::Id])
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

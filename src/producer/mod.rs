@@ -4,6 +4,7 @@
 //! transaction (notifications, deliveries, dedupe guard), and only then are
 //! frames published and the outbox woken.
 
+mod fanout;
 mod in_app_parts;
 pub mod plan;
 #[cfg(test)]
@@ -11,6 +12,7 @@ mod plan_tests;
 pub mod render;
 mod send;
 
+pub use fanout::Reached;
 pub use send::{InAppExtras, SendOutcome};
 
 use crate::bus::{Bus, BusMessage, DueSignal};
@@ -91,6 +93,28 @@ pub struct ProducerDeps {
 
 pub struct Producer {
     deps: ProducerDeps,
+}
+
+/// What a unit will need after its commit: whose frames, and whether the outbox has work.
+struct Effects {
+    users: Vec<UserId>,
+    queued: bool,
+}
+
+impl Effects {
+    fn of(unit: &Unit) -> Self {
+        Self {
+            users: unit
+                .notifications
+                .iter()
+                .map(|n| n.user_id.clone())
+                .collect(),
+            queued: unit
+                .deliveries
+                .iter()
+                .any(|d| !matches!(d.content, crate::domain::DeliveryContent::InApp)),
+        }
+    }
 }
 
 /// A committed unit, after its frames were published.
@@ -187,25 +211,41 @@ impl Producer {
     /// Commits a unit, then publishes its new notifications and wakes the
     /// outbox. Nothing is published before the commit.
     pub async fn commit(&self, unit: Unit) -> Result<Committed, ProducerError> {
-        let users: Vec<UserId> = unit
-            .notifications
-            .iter()
-            .map(|n| n.user_id.clone())
-            .collect();
-        let queued = unit
-            .deliveries
-            .iter()
-            .any(|d| !matches!(d.content, crate::domain::DeliveryContent::InApp));
+        let effects = Effects::of(&unit);
         let result = self
             .deps
             .writer
             .write(unit)
             .await
             .inspect_err(|_| self.deps.stats.failed())?;
+        Ok(self.publish(effects, result))
+    }
+
+    /// Commits several units in ONE transaction (a topic fan-out batch), then
+    /// publishes each written unit's notifications and wakes the outbox once.
+    pub async fn commit_many(&self, units: Vec<Unit>) -> Result<Vec<Committed>, ProducerError> {
+        let effects: Vec<Effects> = units.iter().map(Effects::of).collect();
+        let results = self
+            .deps
+            .writer
+            .write_many(units)
+            .await
+            .inspect_err(|_| self.deps.stats.failed())?;
+        Ok(effects
+            .into_iter()
+            .zip(results)
+            .map(|(e, r)| self.publish(e, r))
+            .collect())
+    }
+
+    /// After a commit: one frame per new notification, and the outbox woken
+    /// when anything but in-app was queued.
+    fn publish(&self, effects: Effects, result: UnitResult) -> Committed {
+        let Effects { users, queued } = effects;
         match result {
             UnitResult::Duplicate => {
                 self.deps.stats.duplicate();
-                Ok(Committed::Duplicate)
+                Committed::Duplicate
             }
             UnitResult::Written {
                 notifications,
@@ -225,10 +265,10 @@ impl Producer {
                 if queued {
                     self.deps.due.ring();
                 }
-                Ok(Committed::Written {
+                Committed::Written {
                     notifications,
                     deliveries,
-                })
+                }
             }
         }
     }

@@ -26,6 +26,20 @@ pub struct InAppExtras {
     pub actions: Actions,
 }
 
+impl InAppExtras {
+    /// The request's own tags and actions replace a template's, as its title does.
+    pub(super) fn apply(&self, planned: &mut super::plan::Planned) {
+        if let Some(n) = planned.notification.as_mut() {
+            if !self.tags.is_empty() {
+                n.tags = self.tags.clone();
+            }
+            if !self.actions.is_empty() {
+                n.actions = self.actions.clone();
+            }
+        }
+    }
+}
+
 impl Producer {
     pub async fn send(&self, intent: Intent) -> Result<SendOutcome, ProducerError> {
         self.send_with(intent, InAppExtras::default()).await
@@ -48,15 +62,7 @@ impl Producer {
             }
         }
         let mut planned = self.plan(&intent).await?;
-        // The request's own tags and actions replace a template's, as its title does.
-        if let Some(n) = planned.notification.as_mut() {
-            if !extras.tags.is_empty() {
-                n.tags = extras.tags;
-            }
-            if !extras.actions.is_empty() {
-                n.actions = extras.actions;
-            }
-        }
+        extras.apply(&mut planned);
         let produced = planned.notification.is_some() || !planned.deliveries.is_empty();
         if !produced && intent.request_id.is_none() {
             self.stats().suppressed();

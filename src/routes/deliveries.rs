@@ -3,7 +3,7 @@
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
-use crate::domain::{Category, Channel, PreferencePatch, UserId};
+use crate::domain::{Category, ChangeOrigin, Channel, PreferencePatch, UserId};
 use crate::persistence::{deliveries, notifications, preferences, send_requests};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -140,7 +140,10 @@ pub async fn unsubscribe(
     let patch = PreferencePatch::parse(
         &json!({"categories": {category.as_str(): {Channel::Email.as_str(): false}}}),
     )?;
-    preferences::update(&state.db, &user, |doc| doc.apply(patch.clone())).await?;
+    preferences::update(&state.db, &user, &ChangeOrigin::Unsubscribe, |doc| {
+        doc.apply(patch.clone())
+    })
+    .await?;
     tracing::info!(user = %user, category = category.as_str(), "one-click unsubscribe");
     Ok(HttpResponse::Ok().json(json!({"unsubscribed": {"user_id": user.as_str(), "category": category.as_str(), "channel": "email"}})))
 }

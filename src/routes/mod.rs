@@ -14,6 +14,7 @@ mod health;
 mod inbox;
 mod input;
 mod openapi;
+mod preference_history;
 mod preferences;
 mod presence;
 mod ratelimit;
@@ -22,6 +23,8 @@ mod sdk;
 mod send;
 mod sse;
 mod templates;
+mod topic_sends;
+mod topics;
 mod users;
 mod web_push;
 mod webhooks;
@@ -71,6 +74,10 @@ pub struct AppState {
     /// Set when a drain starts: `/ready` answers 503 from then on.
     pub draining: crate::shutdown::Draining,
     pub web_push: crate::channels::web_push::WebPushRoutes,
+    /// Topic request limits and fan-out batch size (`HERALD_TOPICS__*`).
+    pub topics: crate::topics::TopicSettings,
+    /// Wakes this node's fan-out runner after a topic send is recorded.
+    pub fanout_wake: crate::topics::FanoutWake,
 }
 
 /// Parses a `{user_id}` path segment.
@@ -140,7 +147,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(users::configure)
                 .configure(presence::configure)
                 .configure(feed::configure)
+                .configure(preference_history::configure)
                 .configure(preferences::configure)
+                .configure(topics::configure)
                 .configure(devices::configure)
                 .configure(chat::configure)
                 .configure(templates::configure)

@@ -3,8 +3,8 @@
 use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, AuthedUser};
-use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
-use crate::persistence::{preferences, users};
+use crate::domain::{ChangeOrigin, PreferenceDocument, PreferencePatch, UserId};
+use crate::persistence::preferences;
 use actix_web::{web, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,25 +27,31 @@ async fn read(state: &AppState, user: &UserId) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok().json(doc.to_json()))
 }
 
-/// PUT replaces the document in one upsert; PATCH merges into what is stored,
-/// atomically, so concurrent changes never lose each other's opt-outs.
+/// PUT replaces the document, PATCH merges into what is stored; both in one
+/// read-modify-write transaction, so concurrent changes never lose each
+/// other's opt-outs and the history records exactly what each changed.
 async fn write(
     state: &AppState,
     user: &UserId,
     body: &serde_json::Value,
     merge: bool,
+    origin: ChangeOrigin,
 ) -> Result<HttpResponse, ApiError> {
     let patch = PreferencePatch::parse(body)?;
-    let doc = if merge {
-        preferences::update(&state.db, user, |doc| doc.apply(patch.clone())).await?
-    } else {
-        let mut doc = PreferenceDocument::default();
-        doc.apply(patch);
-        users::ensure(&state.db, user).await?;
-        preferences::save(&state.db, user, &doc).await?;
-        doc
-    };
+    let doc = preferences::update(&state.db, user, &origin, |doc| {
+        if !merge {
+            *doc = PreferenceDocument::default();
+        }
+        doc.apply(patch.clone())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(doc.to_json()))
+}
+
+fn key_origin(admin: &Admin) -> ChangeOrigin {
+    ChangeOrigin::ApiKey {
+        name: admin.0.key_name.clone(),
+    }
 }
 
 /// My preferences.
@@ -69,7 +75,7 @@ pub async fn my_put(
     state: web::Data<AppState>,
     body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, &user.0, &body, false).await
+    write(&state, &user.0, &body, false, ChangeOrigin::User).await
 }
 
 /// Merge a partial document into my preferences.
@@ -81,7 +87,7 @@ pub async fn my_patch(
     state: web::Data<AppState>,
     body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, &user.0, &body, true).await
+    write(&state, &user.0, &body, true, ChangeOrigin::User).await
 }
 
 /// A user's preferences.
@@ -101,12 +107,12 @@ pub async fn svc_get(
     security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_put(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
     body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, &path_user(&path)?, &body, false).await
+    write(&state, &path_user(&path)?, &body, false, key_origin(&admin)).await
 }
 
 /// Merge into a user's preferences.
@@ -114,10 +120,10 @@ pub async fn svc_put(
     security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_patch(
-    _: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
     body: super::Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, &path_user(&path)?, &body, true).await
+    write(&state, &path_user(&path)?, &body, true, key_origin(&admin)).await
 }

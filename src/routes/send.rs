@@ -4,7 +4,7 @@ use super::{ApiError, AppState};
 use crate::auth::Sender;
 use crate::domain::{
     parse_request_id, ActionInput, Actions, Category, Channel, ChannelOutcome, NewNotification,
-    Priority, Tags, UserId,
+    Priority, Tags, TopicKey, UserId,
 };
 use crate::producer::{Content, InAppExtras, Intent, SendOutcome};
 use actix_web::{web, HttpResponse};
@@ -15,8 +15,12 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    /// The recipient: exactly one of `user_id` and `topic`.
     #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:@+|=-]+$")]
-    pub user_id: String,
+    pub user_id: Option<String>,
+    /// A topic key: the send fans out to every subscriber (see `/topics`).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:-]+$")]
+    pub topic: Option<String>,
     /// Channels to use; defaults to `["in_app"]`.
     pub channels: Option<Vec<String>>,
     /// A single channel, used when `channels` is absent.
@@ -52,6 +56,11 @@ pub struct SendRequest {
     /// In-app buttons: at most 2, each with a `label` and exactly one of `url` and `event`.
     #[schema(max_items = 2)]
     pub actions: Option<Vec<ActionInput>>,
+}
+
+pub(super) enum Recipient {
+    User(UserId),
+    Topic(TopicKey),
 }
 
 /// A priority name, or the 1-10 scale. Only for the document: the
@@ -104,15 +113,26 @@ pub(crate) fn parse_channels(
 }
 
 impl SendRequest {
-    /// Parses the request into the producer's intent and the in-app extras.
-    fn into_intent(self) -> Result<(Intent, InAppExtras), ApiError> {
+    /// Who the send is for: exactly one of a user and a topic.
+    pub(super) fn recipient(&self) -> Result<Recipient, ApiError> {
+        match (&self.user_id, &self.topic) {
+            (Some(user), None) => Ok(Recipient::User(UserId::parse(user.clone())?)),
+            (None, Some(topic)) => Ok(Recipient::Topic(TopicKey::parse(topic.clone())?)),
+            _ => Err(ApiError::unprocessable(
+                "invalid_recipient",
+                "give exactly one of user_id and topic",
+            )),
+        }
+    }
+
+    /// Parses the request into the producer's intent (for `user`) and the in-app extras.
+    pub(super) fn into_intent(self, user: UserId) -> Result<(Intent, InAppExtras), ApiError> {
         if self.variables.is_some() && self.template_code.is_none() {
             return Err(ApiError::unprocessable(
                 "invalid_field",
                 "variables need a template_code",
             ));
         }
-        let user = UserId::parse(self.user_id)?;
         let extras = InAppExtras {
             tags: Tags::parse(self.tags.unwrap_or_default())?,
             actions: Actions::parse(self.actions.unwrap_or_default())?,
@@ -217,7 +237,12 @@ pub async fn send(
     state: web::Data<AppState>,
     body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (intent, extras) = body.into_inner().into_intent()?;
+    let req = body.into_inner();
+    let user = match req.recipient()? {
+        Recipient::User(user) => user,
+        Recipient::Topic(topic) => return super::topics::send_to_topic(&state, topic, req).await,
+    };
+    let (intent, extras) = req.into_intent(user)?;
     let request_id = intent.request_id.clone();
     // A template `herald import` just wrote (SQLite) renders from this send on.
     if matches!(intent.content, Content::Template { .. }) {

@@ -189,6 +189,16 @@ impl Application {
                     .run(stopping.clone()),
             );
         }
+        let fanout_wake = crate::topics::FanoutWake::default();
+        actix_web::rt::spawn(
+            crate::topics::FanoutRunner::new(
+                db.clone(),
+                producer.clone(),
+                settings.topics.clone(),
+                fanout_wake.clone(),
+            )
+            .run(stopping.clone()),
+        );
         let pipeline = Arc::new(Pipeline::new(PipelineDeps {
             db: db.clone(),
             producer,
@@ -299,6 +309,8 @@ impl Application {
             max_frame_bytes: settings.ws.max_frame_bytes,
             draining,
             web_push: channels::web_push::WebPushRoutes::from_settings(&settings)?,
+            topics: settings.topics.clone(),
+            fanout_wake,
         });
 
         let listener = TcpListener::bind(&settings.bind)

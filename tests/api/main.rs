@@ -32,5 +32,6 @@ mod sources;
 mod sse;
 mod stubs;
 mod tracing;
+mod topics;
 mod webpush;
 mod websocket;

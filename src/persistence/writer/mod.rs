@@ -17,7 +17,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
 
-/// Most units written in one transaction.
+/// Most jobs (a send, an event, a fan-out batch) written in one transaction.
 pub const MAX_BATCH: usize = 512;
 /// Units that may wait for the writer before callers feel backpressure.
 const QUEUE: usize = 8192;
@@ -87,9 +87,11 @@ pub enum UnitResult {
     },
 }
 
+/// Units that commit together: one for a send or an event, a whole batch
+/// for a topic fan-out ([`NotificationWriter::write_many`]).
 struct Job {
-    unit: Unit,
-    reply: oneshot::Sender<StoreResult<UnitResult>>,
+    units: Vec<Unit>,
+    reply: oneshot::Sender<StoreResult<Vec<UnitResult>>>,
 }
 
 /// The handle callers use; cheap to clone.
@@ -129,10 +131,19 @@ impl NotificationWriter {
 
     /// Commits a whole unit in one transaction, batched with its neighbours.
     pub async fn write(&self, unit: Unit) -> StoreResult<UnitResult> {
+        self.write_many(vec![unit])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("the writer left a unit unanswered".into()))
+    }
+
+    /// Commits several units in ONE transaction (with whatever else is queued),
+    /// one result per unit in order. A topic fan-out writes a batch this way.
+    pub async fn write_many(&self, units: Vec<Unit>) -> StoreResult<Vec<UnitResult>> {
         let (reply, rx) = oneshot::channel();
         let closed = || StoreError::Corrupt("notification writer stopped".into());
         self.tx
-            .send(Job { unit, reply })
+            .send(Job { units, reply })
             .await
             .map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
@@ -152,11 +163,13 @@ impl WriterTask {
 
     /// Writes one batch and answers every caller in it.
     async fn step(&self, jobs: Vec<Job>) {
-        let units: Vec<&Unit> = jobs.iter().map(|j| &j.unit).collect();
+        let units: Vec<&Unit> = jobs.iter().flat_map(|j| &j.units).collect();
         match batch::write_batch(&self.db, &units).await {
             Ok(results) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(Ok(result));
+                let mut results = results.into_iter();
+                for job in jobs {
+                    let mine: Vec<UnitResult> = results.by_ref().take(job.units.len()).collect();
+                    let _ = job.reply.send(Ok(mine));
                 }
             }
             Err(e) => {
@@ -164,10 +177,20 @@ impl WriterTask {
                 // isolate it by writing each unit on its own.
                 tracing::warn!(error = %e, size = jobs.len(), "batch write failed; writing one by one");
                 for job in jobs {
-                    let result = batch::write_alone(&self.db, &job.unit).await;
+                    let result = write_each(&self.db, &job.units).await;
                     let _ = job.reply.send(result);
                 }
             }
         }
     }
+}
+
+/// A failed batch's units, each in its own transaction. A fan-out batch that
+/// fails part way is retried whole; the units that committed are then duplicates.
+async fn write_each(db: &DatabaseConnection, units: &[Unit]) -> StoreResult<Vec<UnitResult>> {
+    let mut out = Vec::with_capacity(units.len());
+    for unit in units {
+        out.push(batch::write_alone(db, unit).await?);
+    }
+    Ok(out)
 }

@@ -37,6 +37,10 @@ use utoipa_swagger_ui::SwaggerUi;
         super::webhooks::delete, super::webhooks::rotate, super::webhooks::test, super::webhooks::log,
         super::callbacks::callback, super::deliveries::for_notification, super::deliveries::by_request,
         super::events::publish, super::events::audit, super::events::dead_letters, super::events::replay, super::events::import,
+        super::preference_history::mine, super::preference_history::theirs,
+        super::topics::put, super::topics::list, super::topics::get_one, super::topics::delete,
+        super::topics::subscribe, super::topics::unsubscribe, super::topics::subscribers,
+        super::topic_sends::progress,
     ),
     components(schemas(super::ErrorBody, super::ErrorDetail, crate::domain::NotificationView, crate::domain::Priority)),
     modifiers(&Security, &Shared),
@@ -54,6 +58,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "events", description = "Events over REST, audit, dead letters"),
         (name = "webhooks", description = "Outbound webhook endpoints, signed per Standard Webhooks"),
         (name = "deliveries", description = "Delivery status and attempt history"),
+        (name = "topics", description = "Topics, their subscribers and the progress of sends to them (API key, admin)"),
     )
 )]
 pub struct ApiDoc;
