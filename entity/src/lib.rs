@@ -15,6 +15,7 @@ pub mod events;
 pub mod notifications;
 pub mod preferences;
 pub mod rules;
+pub mod scheduled_sends;
 pub mod send_requests;
 pub mod template_versions;
 pub mod templates;

@@ -11,6 +11,7 @@ mod m20261201_000010_web_push;
 mod m20261201_000011_chat;
 mod m20261201_000012_inbox;
 mod m20261201_000013_catalog_version;
+mod m20261202_000014_schedule;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_chat::Migration),
             Box::new(m20261201_000012_inbox::Migration),
             Box::new(m20261201_000013_catalog_version::Migration),
+            Box::new(m20261202_000014_schedule::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod preferences;
 pub mod recipients;
 pub mod rules;
+pub mod scheduled;
 pub mod send_requests;
 pub mod templates;
 pub mod users;

@@ -17,6 +17,7 @@ mod preferences;
 mod presence;
 mod ratelimit;
 mod rules;
+mod scheduled;
 mod send;
 mod sse;
 mod templates;
@@ -69,6 +70,8 @@ pub struct AppState {
     /// Set when a drain starts: `/ready` answers 503 from then on.
     pub draining: crate::shutdown::Draining,
     pub web_push: crate::channels::web_push::WebPushRoutes,
+    /// Scheduled and delayed sends (`send_at`, `delay`).
+    pub schedule: crate::schedule::Schedules,
 }
 
 /// Parses a `{user_id}` path segment.
@@ -147,6 +150,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(deliveries::configure)
                 .configure(webhooks::configure)
                 .configure(callbacks::configure)
+                .configure(scheduled::configure)
                 .configure(web_push::configure),
         );
     }

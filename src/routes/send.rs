@@ -52,6 +52,10 @@ pub struct SendRequest {
     /// In-app buttons: at most 2, each with a `label` and exactly one of `url` and `event`.
     #[schema(max_items = 2)]
     pub actions: Option<Vec<ActionInput>>,
+    /// Send at this RFC 3339 time instead of now; a time not in the future sends at once.
+    pub send_at: Option<String>,
+    /// Send after this long (`90s`, `15m`, `2h`, `1d`); not together with `send_at`.
+    pub delay: Option<String>,
 }
 
 /// A priority name, or the 1-10 scale. Only for the document: the
@@ -217,7 +221,11 @@ pub async fn send(
     state: web::Data<AppState>,
     body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let timing = super::scheduled::timing(&state, &body)?;
     let (intent, extras) = body.into_inner().into_intent()?;
+    if let crate::schedule::SendTiming::At(due) = timing {
+        return super::scheduled::accept(&state, intent, extras, due).await;
+    }
     let request_id = intent.request_id.clone();
     // A template `herald import` just wrote (SQLite) renders from this send on.
     if matches!(intent.content, Content::Template { .. }) {

@@ -189,6 +189,8 @@ impl Application {
             fast,
             stats: stats.clone(),
         }));
+        let schedule = crate::schedule::Schedules::new(db.clone(), &settings.schedule);
+        actix_web::rt::spawn(schedule.runner(pipeline.clone()).run(stopping.clone()));
         if let Some(url) = &settings.amqp_url {
             let cfg = AmqpConfig {
                 url: url.expose_secret().to_string(),
@@ -289,6 +291,7 @@ impl Application {
             max_frame_bytes: settings.ws.max_frame_bytes,
             draining,
             web_push: channels::web_push::WebPushRoutes::from_settings(&settings)?,
+            schedule,
         });
 
         let listener = TcpListener::bind(&settings.bind)
