@@ -25,10 +25,7 @@ pub struct NewScheduled {
 
 /// Inserts the row unless `(user, request_id)` exists; returns the row that
 /// holds the key and whether it was there before.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    new: NewScheduled,
-) -> StoreResult<(s::Model, bool)> {
+pub async fn insert(db: &impl ConnectionTrait, new: NewScheduled) -> StoreResult<(s::Model, bool)> {
     let now = Utc::now();
     let id = Uuid::now_v7();
     let row = s::ActiveModel {

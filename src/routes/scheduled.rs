@@ -77,7 +77,13 @@ pub async fn list(
     q: web::Query<ForUser>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId::parse(q.user_id.clone())?;
-    let items: Vec<Value> = state.schedule.pending(&user).await?.iter().map(view).collect();
+    let items: Vec<Value> = state
+        .schedule
+        .pending(&user)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
 

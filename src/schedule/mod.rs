@@ -112,12 +112,7 @@ impl Schedules {
 
     /// The runner that works this store's rows; it shares the wake-up.
     pub fn runner(&self, pipeline: Arc<crate::pipeline::Pipeline>) -> ScheduleRunner {
-        ScheduleRunner::new(
-            self.db.clone(),
-            pipeline,
-            self.wake.clone(),
-            &self.settings,
-        )
+        ScheduleRunner::new(self.db.clone(), pipeline, self.wake.clone(), &self.settings)
     }
 
     pub fn timing(
@@ -160,7 +155,9 @@ impl Schedules {
         )
         .await?;
         // A loop asleep for a whole poll interval would send this one late.
-        if !existed && due <= Utc::now() + chrono::Duration::from_std(POLL_INTERVAL).unwrap_or_default() {
+        if !existed
+            && due <= Utc::now() + chrono::Duration::from_std(POLL_INTERVAL).unwrap_or_default()
+        {
             self.wake.notify_one();
         }
         Ok((Scheduled::from_model(row)?, existed))

@@ -136,7 +136,10 @@ mod tests {
                 Ok(SendTiming::Now)
             );
         }
-        assert_eq!(SendTiming::parse(None, None, now(), 30), Ok(SendTiming::Now));
+        assert_eq!(
+            SendTiming::parse(None, None, now(), 30),
+            Ok(SendTiming::Now)
+        );
     }
 
     #[test]

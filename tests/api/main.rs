@@ -21,6 +21,7 @@ mod outbox_faults;
 mod preferences_and_devices;
 mod processes;
 mod rulesinbox;
+mod schedule;
 mod send;
 mod shutdown;
 mod sources;

@@ -85,7 +85,11 @@ async fn a_snoozed_notification_comes_back_with_an_unsnoozed_frame(app: TestApp)
 }
 
 /// Settings for a node the test runs on a thread of its own, so it can be stopped.
-fn node_settings(database_url: &str, dir: &std::path::Path, admin_key: &str) -> Settings {
+pub(crate) fn node_settings(
+    database_url: &str,
+    dir: &std::path::Path,
+    admin_key: &str,
+) -> Settings {
     let mut s = Settings::defaults().expect("default settings");
     s.bind = "127.0.0.1:0".into();
     s.data_dir = dir.to_path_buf();
@@ -100,7 +104,7 @@ fn node_settings(database_url: &str, dir: &std::path::Path, admin_key: &str) -> 
 }
 
 /// Runs a node in its own actix system; returns its port and a handle that stops the whole system.
-fn start_node(
+pub(crate) fn start_node(
     settings: Settings,
 ) -> (
     u16,
