@@ -104,7 +104,12 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
         "enabled",
         "id",
     ];
-    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    // Keys of features kept outside the list above (see `crate::schedule`).
+    const SCHEDULE_KEYS: [&str; 1] = ["delay"];
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !SCHEDULE_KEYS.contains(&k.as_str()))
+    {
         return Err(invalid("rule", format!("unknown field '{k}'")));
     }
     let s = |k: &'static str| {
@@ -157,6 +162,7 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
             })
             .transpose()?
             .unwrap_or(true),
+        delay: crate::schedule::rule_delay(obj.get("delay"))?,
     })
 }
 
@@ -166,6 +172,7 @@ pub fn rule_json(r: &Rule) -> Value {
         "channels": r.channels.iter().map(Channel::as_str).collect::<Vec<_>>(),
         "template_code": r.template_code, "category": r.category.as_str(), "priority": r.priority,
         "recipient": r.recipient.to_json(), "condition": r.condition, "enabled": r.enabled,
+        "delay": r.delay.map(|d| d.to_string()),
     })
 }
 

@@ -27,6 +27,12 @@ enum ScheduledSends {
     UpdatedAt,
 }
 
+#[derive(DeriveIden)]
+enum Rules {
+    Table,
+    Delay,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -60,10 +66,24 @@ impl MigrationTrait for Migration {
         ] {
             m.get_connection().execute_unprepared(sql).await?;
         }
-        Ok(())
+        // A rule's delay (a span such as `15m`); NULL sends at once.
+        m.alter_table(
+            Table::alter()
+                .table(Rules::Table)
+                .add_column(text_null(Rules::Delay))
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Rules::Table)
+                .drop_column(Rules::Delay)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(
             Table::drop()
                 .table(ScheduledSends::Table)

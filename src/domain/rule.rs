@@ -50,6 +50,8 @@ pub struct Rule {
     pub recipient: RecipientMap,
     pub condition: Option<String>,
     pub enabled: bool,
+    /// Send this long after the event instead of at once.
+    pub delay: Option<super::Span>,
 }
 
 fn valid_path(field: &'static str, p: &str) -> Result<String, DomainError> {

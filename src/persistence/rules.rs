@@ -29,6 +29,12 @@ fn to_rule(m: r::Model) -> StoreResult<Rule> {
             .map_err(corrupt)?,
         condition: m.condition.clone(),
         enabled: m.enabled,
+        delay: m
+            .delay
+            .as_deref()
+            .map(crate::domain::Span::parse)
+            .transpose()
+            .map_err(corrupt)?,
     })
 }
 
@@ -47,6 +53,7 @@ fn active(rule: &Rule) -> r::ActiveModel {
         enabled: Set(rule.enabled),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
+        delay: Set(rule.delay.map(|d| d.to_string())),
     }
 }
 

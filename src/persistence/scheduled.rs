@@ -16,6 +16,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// A new row: who, the idempotency key, the stored intent (JSON) and when.
+#[derive(Clone, Debug)]
 pub struct NewScheduled {
     pub user: UserId,
     pub request_id: String,
@@ -23,16 +24,12 @@ pub struct NewScheduled {
     pub due_at: DateTime<Utc>,
 }
 
-/// Inserts the row unless `(user, request_id)` exists; returns the row that
-/// holds the key and whether it was there before.
-pub async fn insert(db: &impl ConnectionTrait, new: NewScheduled) -> StoreResult<(s::Model, bool)> {
-    let now = Utc::now();
-    let id = Uuid::now_v7();
-    let row = s::ActiveModel {
+fn active(new: &NewScheduled, id: Uuid, now: DateTime<Utc>) -> s::ActiveModel {
+    s::ActiveModel {
         id: Set(id),
         user_id: Set(new.user.as_str().to_string()),
         request_id: Set(new.request_id.clone()),
-        intent: Set(new.intent),
+        intent: Set(new.intent.clone()),
         due_at: Set(new.due_at),
         status: Set(ScheduleStatus::Pending.as_str().to_string()),
         lease_token: Set(None),
@@ -42,8 +39,17 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewScheduled) -> StoreResult
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    };
-    s::Entity::insert(row)
+    }
+}
+
+/// Inserts the row unless `(user, request_id)` exists; returns the row that
+/// holds the key and whether it was there before.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewScheduled,
+) -> StoreResult<(s::Model, bool)> {
+    let id = Uuid::now_v7();
+    s::Entity::insert(active(&new, id, Utc::now()))
         .on_conflict_do_nothing_on([s::Column::UserId, s::Column::RequestId])
         .exec_without_returning(db)
         .await?;
@@ -52,6 +58,23 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewScheduled) -> StoreResult
         .ok_or_else(|| StoreError::Corrupt("a scheduled send left no row".into()))?;
     let existed = stored.id != id;
     Ok((stored, existed))
+}
+
+/// Inserts rows inside a unit's transaction; a `(user, request_id)` already stored keeps its row.
+pub async fn insert_many<'a>(
+    db: &impl ConnectionTrait,
+    rows: impl Iterator<Item = &'a NewScheduled>,
+) -> StoreResult<()> {
+    let now = Utc::now();
+    let models: Vec<s::ActiveModel> = rows.map(|r| active(r, Uuid::now_v7(), now)).collect();
+    if models.is_empty() {
+        return Ok(());
+    }
+    s::Entity::insert_many(models)
+        .on_conflict_do_nothing_on([s::Column::UserId, s::Column::RequestId])
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn by_request(

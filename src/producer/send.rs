@@ -77,6 +77,7 @@ impl Producer {
             guard,
             notifications: planned.notification.into_iter().collect(),
             deliveries: planned.deliveries,
+            scheduled: vec![],
         };
         match self.commit(unit).await? {
             Committed::Duplicate => {

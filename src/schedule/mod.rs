@@ -4,10 +4,12 @@
 //! producer when it is due. Nothing reaches the user before then: no
 //! notification, frame or delivery exists until the step commits it.
 
+mod rules;
 pub mod runner;
 mod stored;
 mod timing;
 
+pub use rules::{delayed, rule_delay};
 pub use runner::{ScheduleRunner, POLL_INTERVAL};
 pub use stored::StoredIntent;
 pub use timing::{ScheduleStatus, SendTiming, TimingError};

@@ -2,6 +2,7 @@
 //! notification; cancel, idempotent repeats, bad timings, restarts.
 
 mod restart;
+mod rules;
 mod sends;
 
 use crate::helpers::TestApp;

@@ -70,6 +70,8 @@ pub struct Unit {
     pub guard: Option<Guard>,
     pub notifications: Vec<NewNotification>,
     pub deliveries: Vec<NewDelivery>,
+    /// Sends due later (a rule's `delay`), stored with the guard so none is lost or doubled.
+    pub scheduled: Vec<super::scheduled::NewScheduled>,
 }
 
 #[derive(Clone, Debug)]
