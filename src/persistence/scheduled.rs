@@ -44,10 +44,7 @@ fn active(new: &NewScheduled, id: Uuid, now: DateTime<Utc>) -> s::ActiveModel {
 
 /// Inserts the row unless `(user, request_id)` exists; returns the row that
 /// holds the key and whether it was there before.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    new: NewScheduled,
-) -> StoreResult<(s::Model, bool)> {
+pub async fn insert(db: &impl ConnectionTrait, new: NewScheduled) -> StoreResult<(s::Model, bool)> {
     let id = Uuid::now_v7();
     s::Entity::insert(active(&new, id, Utc::now()))
         .on_conflict_do_nothing_on([s::Column::UserId, s::Column::RequestId])

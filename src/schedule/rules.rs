@@ -72,10 +72,7 @@ mod tests {
     fn a_rule_delay_is_a_span_or_nothing() {
         assert_eq!(rule_delay(None), Ok(None));
         assert_eq!(rule_delay(Some(&Value::Null)), Ok(None));
-        assert_eq!(
-            rule_delay(Some(&json!("15m"))),
-            Ok(Span::from_secs(900))
-        );
+        assert_eq!(rule_delay(Some(&json!("15m"))), Ok(Span::from_secs(900)));
         assert!(rule_delay(Some(&json!("15"))).is_err());
         assert!(rule_delay(Some(&json!(900))).is_err());
     }

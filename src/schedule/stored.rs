@@ -8,26 +8,6 @@ use crate::domain::{
 };
 use crate::producer::{Content, InAppExtras, Intent};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum StoredContent {
-    Plain {
-        title: String,
-        body: String,
-        action_url: Option<String>,
-        data: Value,
-    },
-    Template {
-        code: String,
-        vars: Value,
-        data: Value,
-        title: Option<String>,
-        body: Option<String>,
-        action_url: Option<String>,
-    },
-}
 
 /// One scheduled send, as stored. The request id is always set: it is the
 /// row's idempotency key and the guard that makes the send happen once.
@@ -37,7 +17,7 @@ pub struct StoredIntent {
     channels: Vec<Channel>,
     category: String,
     priority: Priority,
-    content: StoredContent,
+    content: Content,
     rule_id: Option<uuid::Uuid>,
     request_id: String,
     email: Option<String>,
@@ -48,38 +28,12 @@ pub struct StoredIntent {
 
 impl StoredIntent {
     pub fn new(intent: &Intent, extras: &InAppExtras, request_id: &str) -> Self {
-        let content = match &intent.content {
-            Content::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            } => StoredContent::Plain {
-                title: title.clone(),
-                body: body.clone(),
-                action_url: action_url.clone(),
-                data: data.clone(),
-            },
-            Content::Template {
-                code,
-                vars,
-                data,
-                in_app_overrides: (title, body, action_url),
-            } => StoredContent::Template {
-                code: code.clone(),
-                vars: vars.clone(),
-                data: data.clone(),
-                title: title.clone(),
-                body: body.clone(),
-                action_url: action_url.clone(),
-            },
-        };
         Self {
             user: intent.user.as_str().to_string(),
             channels: intent.channels.clone(),
             category: intent.category.as_str().to_string(),
             priority: intent.priority,
-            content,
+            content: intent.content.clone(),
             rule_id: intent.rule_id,
             request_id: request_id.to_string(),
             email: intent.email.as_ref().map(|e| e.as_str().to_string()),
@@ -91,32 +45,6 @@ impl StoredIntent {
 
     /// Parses every field back into the producer's types.
     pub fn into_intent(self) -> Result<(Intent, InAppExtras), DomainError> {
-        let content = match self.content {
-            StoredContent::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            } => Content::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            },
-            StoredContent::Template {
-                code,
-                vars,
-                data,
-                title,
-                body,
-                action_url,
-            } => Content::Template {
-                code,
-                vars,
-                data,
-                in_app_overrides: (title, body, action_url),
-            },
-        };
         let actions = self
             .actions
             .into_iter()
@@ -138,7 +66,7 @@ impl StoredIntent {
             channels: self.channels,
             category: Category::parse(self.category)?,
             priority: self.priority,
-            content,
+            content: self.content,
             rule_id: self.rule_id,
             request_id: Some(crate::domain::parse_request_id(self.request_id)?),
             email: self.email.as_deref().map(Email::parse).transpose()?,

@@ -19,6 +19,20 @@ pub async fn delete(app: &TestApp, path: &str) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// `GET /scheduled` for `user`.
+pub async fn pending(app: &TestApp, user: &str) -> Value {
+    let res = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/scheduled?user_id={user}"),
+        )
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("list json")
+}
+
 /// Sends and returns (status, body).
 pub async fn send(app: &TestApp, body: Value) -> (u16, Value) {
     let res = app.send(body).await;

@@ -128,15 +128,26 @@ pub(crate) fn start_node(
     (port, stop_tx, thread)
 }
 
+/// A database for nodes started one after another: (PostgreSQL name to drop, url);
+/// None (said loudly) when PostgreSQL is unreachable.
+pub(crate) async fn node_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(Option<String>, String)> {
+    Some(match backend {
+        Backend::Sqlite => (None, format!("sqlite://{}/herald.db", dir.display())),
+        Backend::Postgres => {
+            let (name, url) = create_pg_database().await?;
+            (Some(name), url)
+        }
+    })
+}
+
 async fn a_snooze_survives_a_restart_on_the_same_database(backend: Backend) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (pg, url) = match backend {
-        Backend::Sqlite => (None, format!("sqlite://{}/herald.db", dir.path().display())),
-        Backend::Postgres => match create_pg_database().await {
-            Some((name, url)) => (Some(name), url),
-            None => return,
-        },
+    let Some((pg, url)) = node_database(backend, dir.path()).await else {
+        return;
     };
     let admin = "snooze-restart-admin";
     let (port, stop, thread) = start_node(node_settings(&url, dir.path(), admin));

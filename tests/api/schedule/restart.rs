@@ -1,8 +1,8 @@
 //! A scheduled send lives in the database: a node that stops before the due
 //! time leaves it to the next node, which sends it once.
 
-use crate::helpers::{create_pg_database, next_of_type, spawn_app_with, Backend};
-use crate::inbox::snooze::{node_settings, start_node};
+use crate::helpers::{next_of_type, spawn_app_with, Backend};
+use crate::inbox::snooze::{node_database, node_settings, start_node};
 use crate::on_both;
 use secrecy::SecretString;
 use serde_json::json;
@@ -11,12 +11,8 @@ use std::time::Duration;
 async fn a_scheduled_send_survives_a_restart_of_the_app(backend: Backend) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (pg, url) = match backend {
-        Backend::Sqlite => (None, format!("sqlite://{}/herald.db", dir.path().display())),
-        Backend::Postgres => match create_pg_database().await {
-            Some((name, url)) => (Some(name), url),
-            None => return,
-        },
+    let Some((pg, url)) = node_database(backend, dir.path()).await else {
+        return;
     };
     let admin = "schedule-restart-admin";
     let (port, stop, thread) = start_node(node_settings(&url, dir.path(), admin));

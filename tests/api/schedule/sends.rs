@@ -1,4 +1,4 @@
-use super::{delete, send};
+use super::{delete, pending, send};
 use crate::helpers::{assert_silent, next_of_type, wait_for, TestApp};
 use crate::on_both_databases;
 use serde_json::json;
@@ -31,15 +31,7 @@ async fn a_delayed_send_arrives_at_its_time_and_nothing_exists_before(app: TestA
         (v["id"].clone(), json!(true))
     );
 
-    let res = app
-        .admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/scheduled?user_id={user}"),
-        )
-        .send()
-        .await
-        .expect("list");
-    let list: serde_json::Value = res.json().await.expect("list json");
+    let list = pending(&app, user).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list["items"][0]["status"], "pending");
 
@@ -61,15 +53,7 @@ async fn a_delayed_send_arrives_at_its_time_and_nothing_exists_before(app: TestA
         Some(1),
         "sent exactly once"
     );
-    let res = app
-        .admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/scheduled?user_id={user}"),
-        )
-        .send()
-        .await
-        .expect("list");
-    let list: serde_json::Value = res.json().await.expect("list json");
+    let list = pending(&app, user).await;
     assert_eq!(list["items"], json!([]), "nothing pending once sent");
 }
 
