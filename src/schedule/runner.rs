@@ -42,7 +42,10 @@ impl ScheduleRunner {
             db,
             pipeline,
             wake,
-            lease: chrono::Duration::seconds(i64::try_from(settings.lease_secs).unwrap_or(30)),
+            // At least a second: a zero lease would let every step take over every row.
+            lease: chrono::Duration::seconds(
+                i64::try_from(settings.lease_secs.max(1)).unwrap_or(30),
+            ),
             batch: settings.batch.max(1),
         }
     }
