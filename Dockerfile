@@ -15,6 +15,7 @@ RUN apt-get update \
  && mkdir -p /data /app \
  && chown herald /data
 COPY --from=build /src/target/release/herald /usr/local/bin/herald
+# The demo inbox. The browser SDK (sdk/js/src) is compiled into the binary.
 COPY static /app/static
 WORKDIR /app
 USER herald

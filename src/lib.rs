@@ -5,6 +5,7 @@ pub mod bus;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod feed;
 pub mod packs;

@@ -92,7 +92,7 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
     let obj = v
         .as_object()
         .ok_or_else(|| invalid("rule", "must be a JSON object"))?;
-    const KEYS: [&str; 10] = [
+    const KEYS: [&str; 12] = [
         "name",
         "event_pattern",
         "channels",
@@ -103,6 +103,8 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
         "condition",
         "enabled",
         "id",
+        "digest",
+        "throttle",
     ];
     // Keys of features kept outside the list above (see `crate::schedule`).
     const SCHEDULE_KEYS: [&str; 1] = ["delay"];
@@ -163,6 +165,8 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
             .transpose()?
             .unwrap_or(true),
         delay: crate::schedule::rule_delay(obj.get("delay"))?,
+        digest: crate::digest::parse_rule_digest(obj.get("digest"))?,
+        throttle: crate::domain::Throttle::parse(obj.get("throttle"))?,
     })
 }
 
@@ -173,6 +177,8 @@ pub fn rule_json(r: &Rule) -> Value {
         "template_code": r.template_code, "category": r.category.as_str(), "priority": r.priority,
         "recipient": r.recipient.to_json(), "condition": r.condition, "enabled": r.enabled,
         "delay": r.delay.map(|d| d.to_string()),
+        "digest": r.digest.as_ref().map(crate::domain::DigestSpec::to_json),
+        "throttle": r.throttle.as_ref().map(crate::domain::Throttle::to_json),
     })
 }
 

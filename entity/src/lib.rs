@@ -11,6 +11,8 @@ pub mod dead_letters;
 pub mod deliveries;
 pub mod delivery_attempts;
 pub mod devices;
+pub mod digest_buckets;
+pub mod digest_items;
 pub mod events;
 pub mod notifications;
 pub mod preferences;

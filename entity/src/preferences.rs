@@ -15,6 +15,8 @@ pub struct Model {
     pub quiet_hours_end: Option<String>,
     /// IANA zone name.
     pub quiet_hours_timezone: Option<String>,
+    /// JSON object: category -> digest window (`1h`, `daily@08:00`); NULL is none.
+    pub digest: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -19,6 +19,10 @@ pub struct Model {
     /// A minijinja expression over the event; empty means always.
     pub condition: Option<String>,
     pub enabled: bool,
+    /// JSON: the rule's digest (key, window, max_items); NULL sends each event at once.
+    pub digest: Option<String>,
+    /// JSON: the rule's throttle (limit, window, scope, excess); NULL is no throttle.
+    pub throttle: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// How long after the event its notification is sent (`15m`); NULL: at once.

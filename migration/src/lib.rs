@@ -12,6 +12,7 @@ mod m20261201_000011_chat;
 mod m20261201_000012_inbox;
 mod m20261201_000013_catalog_version;
 mod m20261202_000014_schedule;
+mod m20261202_000015_digest;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_inbox::Migration),
             Box::new(m20261201_000013_catalog_version::Migration),
             Box::new(m20261202_000014_schedule::Migration),
+            Box::new(m20261202_000015_digest::Migration),
         ]
     }
 }

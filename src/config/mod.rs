@@ -185,6 +185,9 @@ pub struct Settings {
     /// Scheduled sends: horizon, batch, lease (`HERALD_SCHEDULE__*`).
     #[serde(default)]
     pub schedule: crate::schedule::ScheduleSettings,
+    /// Digest limits and the flush loop (`HERALD_DIGEST__*`).
+    #[serde(default)]
+    pub digest: crate::digest::DigestSettings,
 }
 
 impl Settings {

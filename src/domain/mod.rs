@@ -5,6 +5,7 @@ mod channel;
 mod chat;
 mod delivery;
 mod device;
+mod digest;
 mod event;
 mod ids;
 mod inbox;
@@ -23,6 +24,10 @@ pub use delivery::{
     DeliveryContent, DeliveryStatus, EmailContent, PushContent, SmsContent, WebhookContent,
 };
 pub use device::{DeviceToken, Platform, PushProvider};
+pub use digest::{
+    DigestInput, DigestKey, DigestSpec, Excess, Throttle, ThrottleInput, ThrottleScope,
+    MAX_DIGEST_ITEMS,
+};
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};
 pub use inbox::{
@@ -33,6 +38,7 @@ pub use notification::{
     parse_request_id, ActionUrl, Category, NewNotification, NotificationView, Priority,
 };
 pub use outcome::{ChannelOutcome, Contact};
+pub use preferences::{digest_value, digest_zone, DigestWindow};
 pub use preferences::{switches_value, PreferenceDocument, PreferencePatch, QuietHours};
 pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};

@@ -52,6 +52,10 @@ pub struct Rule {
     pub enabled: bool,
     /// Send this long after the event instead of at once.
     pub delay: Option<super::Span>,
+    /// Fold matching events into one notification per (user, rule, key).
+    pub digest: Option<super::DigestSpec>,
+    /// At most N notifications per user per window.
+    pub throttle: Option<super::Throttle>,
 }
 
 fn valid_path(field: &'static str, p: &str) -> Result<String, DomainError> {

@@ -64,9 +64,9 @@ impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
         match () {
-            _ if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
-            _ if s % 3600 == 0 => write!(f, "{}h", s / 3600),
-            _ if s % 60 == 0 => write!(f, "{}m", s / 60),
+            _ if s.is_multiple_of(86_400) => write!(f, "{}d", s / 86_400),
+            _ if s.is_multiple_of(3600) => write!(f, "{}h", s / 3600),
+            _ if s.is_multiple_of(60) => write!(f, "{}m", s / 60),
             _ => write!(f, "{s}s"),
         }
     }
@@ -86,7 +86,17 @@ mod tests {
 
     #[test]
     fn spans_refuse_zero_missing_units_and_overflow() {
-        for bad in ["", "0m", "15", "m", "15x", "-5m", "1.5h", "400d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "0m",
+            "15",
+            "m",
+            "15x",
+            "-5m",
+            "1.5h",
+            "400d",
+            "99999999999999999999d",
+        ] {
             assert!(Span::parse(bad).is_err(), "{bad} should be refused");
         }
     }

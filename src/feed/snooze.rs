@@ -33,26 +33,15 @@ impl SnoozeScheduler {
     }
 
     /// Steps until `shutdown` turns true. A full batch is followed at once by another.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let batch = usize::try_from(self.feed.settings.snooze_batch).unwrap_or(usize::MAX);
-        loop {
-            let full = match self.step(Utc::now()).await {
-                Ok(n) => n >= batch,
-                Err(e) => {
-                    tracing::warn!(error = %e, "snooze scheduler step failed");
-                    false
-                }
-            };
-            if *shutdown.borrow() {
-                return;
-            }
-            if full {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(SNOOZE_POLL_INTERVAL) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+        crate::shutdown::step_until_stopped(
+            "snooze scheduler",
+            SNOOZE_POLL_INTERVAL,
+            batch,
+            shutdown,
+            || self.step(Utc::now()),
+        )
+        .await
     }
 }

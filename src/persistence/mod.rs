@@ -6,6 +6,7 @@ pub mod catalog_version;
 pub mod chat;
 pub mod deliveries;
 pub mod devices;
+pub mod digests;
 pub mod events;
 pub mod files;
 pub mod inbox;

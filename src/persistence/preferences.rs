@@ -38,6 +38,7 @@ pub fn from_row(row: &preferences::Model) -> StoreResult<PreferenceDocument> {
         "channels": parse_json("channels", &row.channels)?,
         "categories": parse_json("categories", &row.categories)?,
         "quiet_hours": quiet,
+        "digest": row.digest.as_deref().map(|d| parse_json("digest", d)).transpose()?.unwrap_or_else(|| json!({})),
     });
     let patch = PreferencePatch::parse(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut doc = PreferenceDocument::default();
@@ -64,6 +65,9 @@ fn active(user: &UserId, doc: &PreferenceDocument) -> preferences::ActiveModel {
         quiet_hours_start: Set(q.map(|q| q.start())),
         quiet_hours_end: Set(q.map(|q| q.end())),
         quiet_hours_timezone: Set(q.map(|q| q.timezone().to_string())),
+        digest: Set(
+            (!doc.digest.is_empty()).then(|| crate::domain::digest_value(&doc.digest).to_string())
+        ),
         updated_at: Set(Utc::now()),
     }
 }
@@ -85,6 +89,7 @@ pub async fn save(
                     C::QuietHoursStart,
                     C::QuietHoursEnd,
                     C::QuietHoursTimezone,
+                    C::Digest,
                     C::UpdatedAt,
                 ])
                 .to_owned(),

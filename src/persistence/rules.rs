@@ -35,6 +35,22 @@ fn to_rule(m: r::Model) -> StoreResult<Rule> {
             .map(crate::domain::Span::parse)
             .transpose()
             .map_err(corrupt)?,
+        digest: crate::domain::DigestSpec::parse(
+            m.digest
+                .as_deref()
+                .map(|t| parse_json("digest", t))
+                .transpose()?
+                .as_ref(),
+        )
+        .map_err(corrupt)?,
+        throttle: crate::domain::Throttle::parse(
+            m.throttle
+                .as_deref()
+                .map(|t| parse_json("throttle", t))
+                .transpose()?
+                .as_ref(),
+        )
+        .map_err(corrupt)?,
     })
 }
 
@@ -51,6 +67,8 @@ fn active(rule: &Rule) -> r::ActiveModel {
         recipient: Set(rule.recipient.to_json().to_string()),
         condition: Set(rule.condition.clone()),
         enabled: Set(rule.enabled),
+        digest: Set(rule.digest.as_ref().map(|d| d.to_json().to_string())),
+        throttle: Set(rule.throttle.as_ref().map(|t| t.to_json().to_string())),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
         delay: Set(rule.delay.map(|d| d.to_string())),

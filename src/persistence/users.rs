@@ -141,6 +141,7 @@ async fn delete_once(db: &DatabaseConnection, id: &UserId) -> StoreResult<bool> 
         .filter(dead_letters::Column::UserId.eq(user.clone()))
         .exec(&txn)
         .await?;
+    super::digests::erase_user(&txn, &user).await?;
     entity::chat_destinations::Entity::delete_many()
         .filter(entity::chat_destinations::Column::OwnerKind.eq("user"))
         .filter(entity::chat_destinations::Column::OwnerId.eq(user.clone()))

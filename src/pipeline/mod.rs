@@ -71,6 +71,7 @@ pub struct PipelineDeps {
     pub catalog: Catalog,
     pub fast: Option<Arc<dyn FastIdempotency>>,
     pub stats: Arc<Stats>,
+    pub digest: crate::digest::DigestSettings,
 }
 
 pub struct Pipeline {
@@ -79,6 +80,7 @@ pub struct Pipeline {
     catalog: Catalog,
     fast: Option<Arc<dyn FastIdempotency>>,
     stats: Arc<Stats>,
+    digests: crate::digest::Router,
 }
 
 impl Pipeline {
@@ -89,8 +91,10 @@ impl Pipeline {
             catalog,
             fast,
             stats,
+            digest,
         } = deps;
         Self {
+            digests: crate::digest::Router::new(db.clone(), digest),
             db,
             producer,
             catalog,
@@ -203,6 +207,19 @@ impl Pipeline {
             if let Some(obj) = vars.as_object_mut() {
                 obj.entry("event_type")
                     .or_insert_with(|| json!(event.event_type));
+            }
+            let matched = crate::digest::Matched {
+                rule,
+                user: &user,
+                event_id: &event.id,
+                vars: &vars,
+                email: event_email(rule, &payload),
+                phone: event_phone(rule, &payload),
+            };
+            if let Some((fold, entry)) = self.digests.hold(matched).await? {
+                unit.digests.extend(fold);
+                audit.push(entry);
+                continue;
             }
             let intent = Intent {
                 user: user.clone(),

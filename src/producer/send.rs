@@ -77,7 +77,7 @@ impl Producer {
             guard,
             notifications: planned.notification.into_iter().collect(),
             deliveries: planned.deliveries,
-            scheduled: vec![],
+            ..Unit::default()
         };
         match self.commit(unit).await? {
             Committed::Duplicate => {

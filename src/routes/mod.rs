@@ -18,6 +18,7 @@ mod presence;
 mod ratelimit;
 mod rules;
 mod scheduled;
+mod sdk;
 mod send;
 mod sse;
 mod templates;
@@ -159,8 +160,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
 /// The browser SDK under `/static/` and the demo inbox at `/`, then a JSON 404 for anything else.
 pub fn static_files(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        cfg.configure(sdk::configure);
         if dir.is_dir() {
-            cfg.configure(web_push::service_worker(dir.clone()));
             let index = dir.join("index.html");
             cfg.service(actix_files::Files::new("/static", &dir)).route(
                 "/",

@@ -61,7 +61,7 @@ pub async fn my_get(
 
 /// Replace my preferences.
 #[utoipa::path(put, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body(content = Object, description = "{channels, categories, quiet_hours} or the older flat form"),
+    request_body(content = Object, description = "{channels, categories, quiet_hours, digest} or the older flat form"),
     responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_put(

@@ -53,6 +53,10 @@ pub struct RuleInput {
     chat: Option<Value>,
     /// Send each matching event's notification this long later (`90s`, `15m`, `2h`, `1d`).
     delay: Option<String>,
+    /// Fold matching events into one notification per (user, rule, key); see the README's "Digests".
+    digest: Option<crate::domain::DigestInput>,
+    /// At most `limit` notifications per user per `window`; see the README's "Throttles".
+    throttle: Option<crate::domain::ThrottleInput>,
 }
 
 type ChatSection = Vec<(crate::domain::Channel, crate::domain::ChatDestination)>;

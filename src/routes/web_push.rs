@@ -1,5 +1,5 @@
-//! Web Push: the VAPID public key browsers subscribe with, the click report
-//! the service worker sends, and the service worker itself at the site root.
+//! Web Push: the VAPID public key browsers subscribe with, and the click
+//! report the service worker (served by `sdk`) sends.
 
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
@@ -15,21 +15,6 @@ use utoipa::ToSchema;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/web-push/public-key").get(public_key))
         .service(Endpoint::new("/web-push/clicked").post(clicked));
-}
-
-/// Serves `herald-sw.js` at `/herald-sw.js`: a service worker controls only
-/// its own path and below, so at the root it may serve the whole site.
-pub fn service_worker(dir: std::path::PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg: &mut web::ServiceConfig| {
-        let file = dir.join("herald-sw.js");
-        cfg.route(
-            "/herald-sw.js",
-            web::get().to(move || {
-                let file = file.clone();
-                async move { actix_files::NamedFile::open_async(file).await }
-            }),
-        );
-    }
 }
 
 /// Herald's VAPID public key (base64url uncompressed P-256 point), the `applicationServerKey`.

@@ -3,10 +3,12 @@
 //! balancer or Kubernetes can take it out of rotation without losing events,
 //! notifications or sends.
 
+mod batches;
 pub mod plan;
 mod run;
 mod signals;
 
+pub use batches::step_until_stopped;
 pub use plan::{DrainPlan, Step};
 pub use run::{serve, Drain, SourceTasks};
 pub use signals::terminated;

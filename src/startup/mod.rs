@@ -182,12 +182,20 @@ impl Application {
             templates: catalog.templates.clone(),
             push_per_hour: settings.push_per_user_per_hour,
         }));
+        // A node with `flush_batch = 0` takes events but leaves flushing to the others.
+        if settings.digest.flush_batch > 0 {
+            actix_web::rt::spawn(
+                crate::digest::DigestFlusher::new(db.clone(), producer.clone(), &settings.digest)
+                    .run(stopping.clone()),
+            );
+        }
         let pipeline = Arc::new(Pipeline::new(PipelineDeps {
             db: db.clone(),
             producer,
             catalog,
             fast,
             stats: stats.clone(),
+            digest: settings.digest.clone(),
         }));
         let schedule = crate::schedule::Schedules::new(db.clone(), &settings.schedule);
         actix_web::rt::spawn(schedule.runner(pipeline.clone()).run(stopping.clone()));

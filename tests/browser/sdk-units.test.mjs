@@ -1,7 +1,7 @@
 // The SDK's pure parts, without a browser: the inbox store and the strings.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InboxStore, isActive } from "../../static/herald-store.js";
+import { InboxStore, isActive } from "../../sdk/js/src/herald-store.js";
 import { pickLanguage, translator, relativeTime } from "../../static/inbox-i18n.js";
 
 const NOW = "2026-12-01T12:00:00.000Z";

@@ -1,5 +1,7 @@
+mod digest;
 mod quiet_hours;
 
+pub use digest::{digest_value, digest_zone, DigestWindow};
 pub use quiet_hours::QuietHours;
 
 use super::{Category, Channel, DomainError};
@@ -13,6 +15,8 @@ pub struct PreferenceDocument {
     pub channels: BTreeMap<Channel, bool>,
     pub categories: BTreeMap<Category, BTreeMap<Channel, bool>>,
     pub quiet_hours: Option<QuietHours>,
+    /// Digest windows by category; they override a rule's window.
+    pub digest: BTreeMap<Category, DigestWindow>,
 }
 
 impl PreferenceDocument {
@@ -40,6 +44,12 @@ impl PreferenceDocument {
         }
         if let Some(q) = patch.quiet_hours {
             self.quiet_hours = q;
+        }
+        for (category, window) in patch.digest {
+            match window {
+                None => self.digest.remove(&category),
+                Some(w) => self.digest.insert(category, w),
+            };
         }
     }
 
@@ -72,11 +82,16 @@ impl PreferenceDocument {
             .iter()
             .map(|(cat, sw)| (cat.as_str().to_string(), switches_value(sw)))
             .collect();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "channels": channels,
             "categories": categories,
             "quiet_hours": self.quiet_hours.as_ref().map(QuietHours::to_json),
-        })
+        });
+        // Shown once set, so documents of users without digests read as before.
+        if let (false, Some(o)) = (self.digest.is_empty(), doc.as_object_mut()) {
+            o.insert("digest".into(), digest_value(&self.digest));
+        }
+        doc
     }
 }
 
@@ -96,6 +111,8 @@ pub struct PreferencePatch {
     categories: BTreeMap<Category, Option<BTreeMap<Channel, bool>>>,
     /// `Some(None)` clears quiet hours.
     quiet_hours: Option<Option<QuietHours>>,
+    /// Digest windows by category; `None` removes one.
+    digest: BTreeMap<Category, Option<DigestWindow>>,
 }
 
 fn field_err(field: &'static str, reason: impl Into<String>) -> DomainError {
@@ -133,6 +150,7 @@ impl PreferencePatch {
                 "channels" => patch.channels.extend(parse_switches("channels", value)?),
                 "categories" => patch.parse_categories(value)?,
                 "quiet_hours" => patch.quiet_hours = Some(parse_quiet_hours(value)?),
+                "digest" => patch.digest = digest::parse_digest_section(value)?,
                 flat if flat.ends_with("_notifications") => {
                     let channel = Channel::parse(flat.trim_end_matches("_notifications"))?;
                     let on = value.as_bool().ok_or_else(|| {
@@ -144,7 +162,7 @@ impl PreferencePatch {
                     return Err(field_err(
                         "preferences",
                         format!(
-                            "unknown field '{other}'; expected channels, categories or quiet_hours"
+                            "unknown field '{other}'; expected channels, categories, quiet_hours or digest"
                         ),
                     ))
                 }

@@ -93,7 +93,7 @@ impl QuietHours {
 /// read twice (clocks going back) means its first reading; a time never read
 /// (clocks jumping forward over it) means the instant the jump lands, which is
 /// the first moment the clock shows a later time.
-fn first_instant_at(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+pub(super) fn first_instant_at(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     let exists = |t: NaiveDateTime| match tz.from_local_datetime(&t) {
         LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => Some(x.with_timezone(&Utc)),
         LocalResult::None => None,

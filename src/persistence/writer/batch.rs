@@ -177,6 +177,8 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
             .exec_without_returning(&txn)
             .await?;
     }
+    // 3b. Digest folds, after the guards: a fold records its bucket in the event's audit row.
+    crate::persistence::digests::fold_units(&txn, units, now).await?;
     // 4. Deliveries, linked to their unit's notification when there is one.
     let mut deliveries = vec![];
     let mut delivery_ids = Vec::with_capacity(units.len());

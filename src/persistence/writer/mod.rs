@@ -72,6 +72,8 @@ pub struct Unit {
     pub deliveries: Vec<NewDelivery>,
     /// Sends due later (a rule's `delay`), stored with the guard so none is lost or doubled.
     pub scheduled: Vec<super::scheduled::NewScheduled>,
+    /// Events folded into digest buckets, in the same transaction as the guard.
+    pub digests: Vec<super::digests::DigestFold>,
 }
 
 #[derive(Clone, Debug)]

@@ -6,9 +6,10 @@
  * @param {import("./herald.js").HeraldClient} client
  * @param {(ws: WebSocket, ev: CloseEvent, how: {opened: boolean, greeted: boolean}) => void} onClose
  *   `opened`: the upgrade succeeded; `greeted`: the server's hello arrived.
+ * @param {(frame: any) => void} [onFrame] Where parsed frames go; `client.handleFrame` unless given.
  * @returns {WebSocket}
  */
-export function openSocket(client, onClose) {
+export function openSocket(client, onClose, onFrame = (frame) => client.handleFrame(frame)) {
   const wsBase = client.baseUrl.replace(/^http/, "ws");
   let url = `${wsBase}/api/v1/ws?token=${encodeURIComponent(client.token || "")}`;
   if (client.lastSeq !== null) url += `&since=${client.lastSeq}`;
@@ -25,7 +26,7 @@ export function openSocket(client, onClose) {
       return;
     }
     if (frame.type === "hello") how.greeted = true;
-    client.handleFrame(frame);
+    onFrame(frame);
   };
   ws.onclose = (ev) => onClose(ws, ev, how);
   return ws;
