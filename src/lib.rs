@@ -18,6 +18,7 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod retention;
 pub mod routes;
+pub mod schedule;
 pub mod shutdown;
 pub mod sources;
 pub mod startup;

@@ -106,7 +106,12 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
         "digest",
         "throttle",
     ];
-    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    // Keys of features kept outside the list above (see `crate::schedule`).
+    const SCHEDULE_KEYS: [&str; 1] = ["delay"];
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !SCHEDULE_KEYS.contains(&k.as_str()))
+    {
         return Err(invalid("rule", format!("unknown field '{k}'")));
     }
     let s = |k: &'static str| {
@@ -159,6 +164,7 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
             })
             .transpose()?
             .unwrap_or(true),
+        delay: crate::schedule::rule_delay(obj.get("delay"))?,
         digest: crate::digest::parse_rule_digest(obj.get("digest"))?,
         throttle: crate::domain::Throttle::parse(obj.get("throttle"))?,
     })
@@ -170,6 +176,7 @@ pub fn rule_json(r: &Rule) -> Value {
         "channels": r.channels.iter().map(Channel::as_str).collect::<Vec<_>>(),
         "template_code": r.template_code, "category": r.category.as_str(), "priority": r.priority,
         "recipient": r.recipient.to_json(), "condition": r.condition, "enabled": r.enabled,
+        "delay": r.delay.map(|d| d.to_string()),
         "digest": r.digest.as_ref().map(crate::domain::DigestSpec::to_json),
         "throttle": r.throttle.as_ref().map(crate::domain::Throttle::to_json),
     })

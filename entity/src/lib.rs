@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod preference_history;
 pub mod preferences;
 pub mod rules;
+pub mod scheduled_sends;
 pub mod send_requests;
 pub mod template_versions;
 pub mod templates;

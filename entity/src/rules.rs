@@ -25,6 +25,8 @@ pub struct Model {
     pub throttle: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// How long after the event its notification is sent (`15m`); NULL: at once.
+    pub delay: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

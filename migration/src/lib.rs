@@ -11,6 +11,7 @@ mod m20261201_000010_web_push;
 mod m20261201_000011_chat;
 mod m20261201_000012_inbox;
 mod m20261201_000013_catalog_version;
+mod m20261202_000014_schedule;
 mod m20261202_000015_digest;
 mod m20261202_000017_trace;
 mod m20261202_000016_topics;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_chat::Migration),
             Box::new(m20261201_000012_inbox::Migration),
             Box::new(m20261201_000013_catalog_version::Migration),
+            Box::new(m20261202_000014_schedule::Migration),
             Box::new(m20261202_000015_digest::Migration),
             Box::new(m20261202_000017_trace::Migration),
             Box::new(m20261202_000016_topics::Migration),

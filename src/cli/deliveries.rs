@@ -147,6 +147,7 @@ mod tests {
             notification_id: None,
             rule_id: None,
             user_id: Some("u1".into()),
+            traceparent: None,
             channel: "email".into(),
             status: "sent".into(),
             content: r#"{"to":"a@example.com"}"#.into(),

@@ -182,6 +182,9 @@ pub struct Settings {
     /// How rule, template and webhook changes reach every node (`HERALD_CATALOG__*`).
     #[serde(default)]
     pub catalog: crate::pipeline::CatalogSettings,
+    /// Scheduled sends: horizon, batch, lease (`HERALD_SCHEDULE__*`).
+    #[serde(default)]
+    pub schedule: crate::schedule::ScheduleSettings,
     /// Digest limits and the flush loop (`HERALD_DIGEST__*`).
     #[serde(default)]
     pub digest: crate::digest::DigestSettings,

@@ -50,6 +50,8 @@ pub struct Rule {
     pub recipient: RecipientMap,
     pub condition: Option<String>,
     pub enabled: bool,
+    /// Send this long after the event instead of at once.
+    pub delay: Option<super::Span>,
     /// Fold matching events into one notification per (user, rule, key).
     pub digest: Option<super::DigestSpec>,
     /// At most N notifications per user per window.

@@ -15,6 +15,7 @@ pub mod preference_history;
 pub mod preferences;
 pub mod recipients;
 pub mod rules;
+pub mod scheduled;
 pub mod send_requests;
 pub mod templates;
 pub mod topic_fanouts;

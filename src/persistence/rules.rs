@@ -29,6 +29,12 @@ fn to_rule(m: r::Model) -> StoreResult<Rule> {
             .map_err(corrupt)?,
         condition: m.condition.clone(),
         enabled: m.enabled,
+        delay: m
+            .delay
+            .as_deref()
+            .map(crate::domain::Span::parse)
+            .transpose()
+            .map_err(corrupt)?,
         digest: crate::domain::DigestSpec::parse(
             m.digest
                 .as_deref()
@@ -65,6 +71,7 @@ fn active(rule: &Rule) -> r::ActiveModel {
         throttle: Set(rule.throttle.as_ref().map(|t| t.to_json().to_string())),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
+        delay: Set(rule.delay.map(|d| d.to_string())),
     }
 }
 

@@ -249,6 +249,14 @@ impl Pipeline {
                 email: event_email(rule, &payload),
                 phone: event_phone(rule, &payload),
             };
+            if let Some(delay) = rule.delay {
+                let (row, shown) =
+                    crate::schedule::delayed(self.templates(), &intent, delay, &event.id)
+                        .map_err(|e| rejected(&rule.name, e))?;
+                unit.scheduled.push(row);
+                audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "scheduled": shown}));
+                continue;
+            }
             let planned = self
                 .producer
                 .plan(&intent)

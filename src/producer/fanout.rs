@@ -47,6 +47,7 @@ impl Producer {
                 })),
                 notifications: plan.notification.into_iter().collect(),
                 deliveries: plan.deliveries,
+                ..Unit::default()
             });
         }
         let committed = self.commit_many(units).await?;

@@ -41,8 +41,9 @@ pub enum ProducerError {
     Store(#[from] StoreError),
 }
 
-/// Where the words come from.
-#[derive(Clone, Debug)]
+/// Where the words come from. Serializable, so a scheduled send can store it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Content {
     /// The request's own title and body, on every channel.
     Plain {

@@ -19,6 +19,7 @@ mod preferences;
 mod presence;
 mod ratelimit;
 mod rules;
+mod scheduled;
 mod sdk;
 mod send;
 mod sse;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub topics: crate::topics::TopicSettings,
     /// Wakes this node's fan-out runner after a topic send is recorded.
     pub fanout_wake: crate::topics::FanoutWake,
+    /// Scheduled and delayed sends (`send_at`, `delay`).
+    pub schedule: crate::schedule::Schedules,
 }
 
 /// Parses a `{user_id}` path segment.
@@ -158,6 +161,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                 .configure(deliveries::configure)
                 .configure(webhooks::configure)
                 .configure(callbacks::configure)
+                .configure(scheduled::configure)
                 .configure(web_push::configure),
         );
     }

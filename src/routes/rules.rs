@@ -51,6 +51,8 @@ pub struct RuleInput {
     /// Answers show them redacted. `PUT` replaces them (absent: none).
     #[schema(value_type = Option<Object>)]
     chat: Option<Value>,
+    /// Send each matching event's notification this long later (`90s`, `15m`, `2h`, `1d`).
+    delay: Option<String>,
     /// Fold matching events into one notification per (user, rule, key); see the README's "Digests".
     digest: Option<crate::domain::DigestInput>,
     /// At most `limit` notifications per user per `window`; see the README's "Throttles".

@@ -56,6 +56,10 @@ pub struct SendRequest {
     /// In-app buttons: at most 2, each with a `label` and exactly one of `url` and `event`.
     #[schema(max_items = 2)]
     pub actions: Option<Vec<ActionInput>>,
+    /// Send at this RFC 3339 time instead of now; a time not in the future sends at once.
+    pub send_at: Option<String>,
+    /// Send after this long (`90s`, `15m`, `2h`, `1d`); not together with `send_at`.
+    pub delay: Option<String>,
 }
 
 pub(super) enum Recipient {
@@ -237,12 +241,22 @@ pub async fn send(
     state: web::Data<AppState>,
     body: super::Body<SendRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let timing = super::scheduled::timing(&state, &body)?;
     let req = body.into_inner();
     let user = match req.recipient()? {
         Recipient::User(user) => user,
+        Recipient::Topic(_) if matches!(timing, crate::schedule::SendTiming::At(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_schedule",
+                "a topic send cannot carry send_at or delay; schedule it per user or send it at its time",
+            ));
+        }
         Recipient::Topic(topic) => return super::topics::send_to_topic(&state, topic, req).await,
     };
     let (intent, extras) = req.into_intent(user)?;
+    if let crate::schedule::SendTiming::At(due) = timing {
+        return super::scheduled::accept(&state, intent, extras, due).await;
+    }
     let request_id = intent.request_id.clone();
     // A template `herald import` just wrote (SQLite) renders from this send on.
     if matches!(intent.content, Content::Template { .. }) {

@@ -207,6 +207,8 @@ impl Application {
             stats: stats.clone(),
             digest: settings.digest.clone(),
         }));
+        let schedule = crate::schedule::Schedules::new(db.clone(), &settings.schedule);
+        actix_web::rt::spawn(schedule.runner(pipeline.clone()).run(stopping.clone()));
         if let Some(url) = &settings.amqp_url {
             let cfg = AmqpConfig {
                 url: url.expose_secret().to_string(),
@@ -311,6 +313,7 @@ impl Application {
             web_push: channels::web_push::WebPushRoutes::from_settings(&settings)?,
             topics: settings.topics.clone(),
             fanout_wake,
+            schedule,
         });
 
         let listener = TcpListener::bind(&settings.bind)

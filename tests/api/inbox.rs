@@ -2,7 +2,7 @@
 //! over REST and WebSocket.
 
 mod actions;
-mod snooze;
+pub(crate) mod snooze;
 mod states;
 
 use crate::helpers::TestApp;

@@ -25,6 +25,7 @@ mod outbox_faults;
 mod preferences_and_devices;
 mod processes;
 mod rulesinbox;
+mod schedule;
 mod sdk;
 mod send;
 mod shutdown;

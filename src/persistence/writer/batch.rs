@@ -199,6 +199,9 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
             .exec_without_returning(&txn)
             .await?;
     }
+    // 5. Sends due later; a repeat of a (user, request id) keeps the first.
+    crate::persistence::scheduled::insert_many(&txn, units.iter().flat_map(|u| &u.scheduled))
+        .await?;
     txn.commit().await?;
     Ok(inserted
         .into_iter()

@@ -70,6 +70,8 @@ pub struct Unit {
     pub guard: Option<Guard>,
     pub notifications: Vec<NewNotification>,
     pub deliveries: Vec<NewDelivery>,
+    /// Sends due later (a rule's `delay`), stored with the guard so none is lost or doubled.
+    pub scheduled: Vec<super::scheduled::NewScheduled>,
     /// Events folded into digest buckets, in the same transaction as the guard.
     pub digests: Vec<super::digests::DigestFold>,
     /// The trace the unit was produced in: its event's audit keeps the trace

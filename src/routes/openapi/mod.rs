@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
     paths(
         super::health::health, super::health::ready, super::health::metrics,
         super::send::send,
+        super::scheduled::list, super::scheduled::cancel, super::scheduled::cancel_by_id,
         super::users::upsert, super::users::get, super::users::delete, super::users::mint_token,
         super::presence::get,
         super::feed::list, super::feed::unread_count, super::feed::get_one,

@@ -85,7 +85,11 @@ async fn a_snoozed_notification_comes_back_with_an_unsnoozed_frame(app: TestApp)
 }
 
 /// Settings for a node the test runs on a thread of its own, so it can be stopped.
-fn node_settings(database_url: &str, dir: &std::path::Path, admin_key: &str) -> Settings {
+pub(crate) fn node_settings(
+    database_url: &str,
+    dir: &std::path::Path,
+    admin_key: &str,
+) -> Settings {
     let mut s = Settings::defaults().expect("default settings");
     s.bind = "127.0.0.1:0".into();
     s.data_dir = dir.to_path_buf();
@@ -100,7 +104,7 @@ fn node_settings(database_url: &str, dir: &std::path::Path, admin_key: &str) -> 
 }
 
 /// Runs a node in its own actix system; returns its port and a handle that stops the whole system.
-fn start_node(
+pub(crate) fn start_node(
     settings: Settings,
 ) -> (
     u16,
@@ -124,15 +128,26 @@ fn start_node(
     (port, stop_tx, thread)
 }
 
+/// A database for nodes started one after another: (PostgreSQL name to drop, url);
+/// None (said loudly) when PostgreSQL is unreachable.
+pub(crate) async fn node_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(Option<String>, String)> {
+    Some(match backend {
+        Backend::Sqlite => (None, format!("sqlite://{}/herald.db", dir.display())),
+        Backend::Postgres => {
+            let (name, url) = create_pg_database().await?;
+            (Some(name), url)
+        }
+    })
+}
+
 async fn a_snooze_survives_a_restart_on_the_same_database(backend: Backend) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (pg, url) = match backend {
-        Backend::Sqlite => (None, format!("sqlite://{}/herald.db", dir.path().display())),
-        Backend::Postgres => match create_pg_database().await {
-            Some((name, url)) => (Some(name), url),
-            None => return,
-        },
+    let Some((pg, url)) = node_database(backend, dir.path()).await else {
+        return;
     };
     let admin = "snooze-restart-admin";
     let (port, stop, thread) = start_node(node_settings(&url, dir.path(), admin));
