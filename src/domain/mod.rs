@@ -19,6 +19,7 @@ mod span;
 mod text;
 mod trace_context;
 mod topic;
+mod topic_target;
 mod web_push;
 
 pub use channel::Channel;
@@ -50,6 +51,7 @@ pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
 pub use trace_context::{TraceContext, TraceContextError, TraceParent};
 pub use topic::{ChangeOrigin, PreferenceChange, TopicError, TopicKey};
+pub use topic_target::TopicTarget;
 pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.

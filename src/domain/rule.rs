@@ -12,6 +12,8 @@ pub struct RecipientMap {
     pub email: Option<String>,
     /// Path to a phone number (E.164); default `phone`, then `user_phone`.
     pub phone: Option<String>,
+    /// Fan out to this topic's subscribers instead of one user (exclusive with the paths above).
+    pub topic: Option<super::TopicTarget>,
 }
 
 impl Default for RecipientMap {
@@ -20,6 +22,7 @@ impl Default for RecipientMap {
             user_id: "user_id".into(),
             email: None,
             phone: None,
+            topic: None,
         }
     }
 }
@@ -29,6 +32,9 @@ impl RecipientMap {
     pub const DEFAULT_PHONE_PATHS: [&'static str; 3] = ["phone", "user_phone", "phone_number"];
 
     pub fn to_json(&self) -> Value {
+        if let Some(topic) = &self.topic {
+            return json!({"topic": topic.as_str()});
+        }
         json!({"user_id": self.user_id, "email": self.email, "phone": self.phone})
     }
 }
@@ -83,14 +89,16 @@ impl RecipientMap {
         })?;
         let get = |k: &str| obj.get(k).and_then(Value::as_str);
         for k in obj.keys() {
-            if !["user_id", "email", "phone"].contains(&k.as_str()) {
+            if !["user_id", "email", "phone", "topic"].contains(&k.as_str()) {
                 return Err(DomainError::InvalidField {
                     field: "recipient",
                     reason: format!("unknown key '{k}'"),
                 });
             }
         }
+        let topic = super::topic_target::from_recipient(obj)?;
         Ok(Self {
+            topic,
             user_id: get("user_id")
                 .map(|p| valid_path("recipient.user_id", p))
                 .transpose()?
