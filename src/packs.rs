@@ -143,7 +143,7 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
             .compile_expression(c)
             .map_err(|e| invalid("condition", e.to_string()))?;
     }
-    Ok(Rule {
+    let rule = Rule {
         id,
         name: crate::domain::bounded_text("name", s("name")?.to_string(), 200)?,
         pattern: EventPattern::parse(s("event_pattern")?)?,
@@ -167,7 +167,18 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
         delay: crate::schedule::rule_delay(obj.get("delay"))?,
         digest: crate::digest::parse_rule_digest(obj.get("digest"))?,
         throttle: crate::domain::Throttle::parse(obj.get("throttle"))?,
-    })
+    };
+    // A topic rule's fan-out is sent at once to everyone; delays, digests and
+    // throttles are per user and would not apply.
+    if rule.recipient.topic.is_some()
+        && (rule.delay.is_some() || rule.digest.is_some() || rule.throttle.is_some())
+    {
+        return Err(invalid(
+            "recipient.topic",
+            "cannot be combined with delay, digest or throttle",
+        ));
+    }
+    Ok(rule)
 }
 
 pub fn rule_json(r: &Rule) -> Value {

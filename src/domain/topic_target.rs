@@ -126,13 +126,19 @@ mod tests {
 
     #[test]
     fn a_recipient_without_a_topic_has_none() {
-        assert_eq!(recipient(serde_json::json!({"user_id": "u"})).unwrap(), None);
+        assert_eq!(
+            recipient(serde_json::json!({"user_id": "u"})).unwrap(),
+            None
+        );
         assert_eq!(recipient(serde_json::json!({"topic": null})).unwrap(), None);
     }
 
     #[test]
     fn a_stored_topic_recipient_reads_back() {
-        let map = crate::domain::RecipientMap::parse(Some(&serde_json::json!({"topic": "venue.{{ id }}"}))).unwrap();
+        let map = crate::domain::RecipientMap::parse(Some(
+            &serde_json::json!({"topic": "venue.{{ id }}"}),
+        ))
+        .unwrap();
         let back = crate::domain::RecipientMap::parse(Some(&map.to_json())).unwrap();
         assert_eq!(back, map);
     }

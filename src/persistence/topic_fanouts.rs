@@ -102,12 +102,42 @@ pub async fn create(
     if let Some(found) = by_request(db, topic, request_id).await? {
         return Ok((found, true));
     }
-    let now = Utc::now();
-    let row = f::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        topic_key: Set(topic.as_str().to_string()),
-        request_id: Set(request_id.map(str::to_string)),
-        message: Set(message),
+    let row = new_row(
+        &NewFanout {
+            id: Uuid::now_v7(),
+            topic: topic.clone(),
+            request_id: request_id.map(str::to_string),
+            message,
+        },
+        Utc::now(),
+    );
+    match f::Entity::insert(row).exec_with_returning(db).await {
+        Ok(m) => Ok((Fanout::from_model(m)?, false)),
+        Err(e) if is_unique_violation(&e) => by_request(db, topic, request_id)
+            .await?
+            .map(|found| (found, true))
+            .ok_or_else(|| StoreError::Db(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A fan-out recorded with something else in one transaction (an event
+/// matching a topic rule records it with the event's guard).
+#[derive(Clone, Debug)]
+pub struct NewFanout {
+    pub id: Uuid,
+    pub topic: TopicKey,
+    pub request_id: Option<String>,
+    /// See [`Fanout::message`].
+    pub message: String,
+}
+
+fn new_row(n: &NewFanout, now: DateTime<Utc>) -> f::ActiveModel {
+    f::ActiveModel {
+        id: Set(n.id),
+        topic_key: Set(n.topic.as_str().to_string()),
+        request_id: Set(n.request_id.clone()),
+        message: Set(n.message.clone()),
         status: Set(FanoutStatus::Running.as_str().to_string()),
         cursor: Set(None),
         processed: Set(0),
@@ -119,15 +149,23 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         finished_at: Set(None),
-    };
-    match f::Entity::insert(row).exec_with_returning(db).await {
-        Ok(m) => Ok((Fanout::from_model(m)?, false)),
-        Err(e) if is_unique_violation(&e) => by_request(db, topic, request_id)
-            .await?
-            .map(|found| (found, true))
-            .ok_or_else(|| StoreError::Db(e)),
-        Err(e) => Err(e.into()),
     }
+}
+
+/// Inserts fan-outs inside the caller's transaction. A repeat of a
+/// `(topic, request_id)` fails it: the unit's guard decides what is a repeat.
+pub async fn insert_many<'a>(
+    txn: &impl ConnectionTrait,
+    fanouts: impl IntoIterator<Item = &'a NewFanout>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let rows: Vec<f::ActiveModel> = fanouts.into_iter().map(|n| new_row(n, now)).collect();
+    if !rows.is_empty() {
+        f::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn by_request(

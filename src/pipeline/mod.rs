@@ -8,6 +8,7 @@ mod dead_letters;
 pub mod fast;
 pub mod ingress;
 mod recipient;
+mod topic_rule;
 
 pub use catalog::{Catalog, CatalogSettings};
 
@@ -212,6 +213,11 @@ impl Pipeline {
                     }
                 }
             }
+            if let Some(target) = &rule.recipient.topic {
+                self.topic_rule(rule, target, event, &mut unit, &mut audit)
+                    .await?;
+                continue;
+            }
             let user = user_id_of(rule, &payload)?;
             let mut vars = payload.clone();
             if let Some(obj) = vars.as_object_mut() {
@@ -287,6 +293,9 @@ impl Pipeline {
         ));
         if !endpoints.is_empty() {
             audit.push(json!({"webhooks": endpoints}));
+        }
+        if let Some(reason) = topic_rule::refusal(&audit) {
+            return Err(PipelineError::Rejected(reason));
         }
         if audit.is_empty() && !rules.iter().any(|r| r.pattern.matches(&event.event_type)) {
             return Err(PipelineError::Unrouted(event.event_type.clone()));

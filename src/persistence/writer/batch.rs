@@ -202,6 +202,13 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
     // 5. Sends due later; a repeat of a (user, request id) keeps the first.
     crate::persistence::scheduled::insert_many(&txn, units.iter().flat_map(|u| &u.scheduled))
         .await?;
+    // 6. Topic fan-outs; their runner starts on them only once this commits.
+    crate::persistence::topic_fanouts::insert_many(
+        &txn,
+        units.iter().flat_map(|u| &u.fanouts),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(inserted
         .into_iter()

@@ -74,6 +74,8 @@ pub struct Unit {
     pub scheduled: Vec<super::scheduled::NewScheduled>,
     /// Events folded into digest buckets, in the same transaction as the guard.
     pub digests: Vec<super::digests::DigestFold>,
+    /// Topic fan-outs an event's topic rules record, in the same transaction as its guard.
+    pub fanouts: Vec<super::topic_fanouts::NewFanout>,
     /// The trace the unit was produced in: its event's audit keeps the trace
     /// id, and its deliveries are sent as children of it.
     pub trace: Option<crate::domain::TraceContext>,
