@@ -4,6 +4,7 @@
 mod fanout;
 mod history;
 mod manage;
+mod rules;
 
 use crate::helpers::TestApp;
 use reqwest::Method;
