@@ -310,3 +310,26 @@ async fn import_in(
         json!({"templates": {"saved": t_new, "unchanged": t_same}, "rules": {"created": r_new, "updated": r_updated, "unchanged": r_same}}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pack_rule_with_a_topic_recipient_round_trips_through_export() {
+        let body = json!({"name": "n", "event_pattern": "show.*", "channels": ["in_app"],
+                          "template_code": "t", "recipient": {"topic": "venue.{{ venue_id }}"}});
+        let rule = parse_rule(&body, uuid::Uuid::nil()).expect("topic rule");
+        let topic = rule.recipient.topic.as_ref().map(|t| t.as_str());
+        assert_eq!(topic, Some("venue.{{ venue_id }}"));
+        let again = parse_rule(&rule_json(&rule), uuid::Uuid::nil()).expect("exported rule");
+        assert_eq!(again.recipient, rule.recipient);
+    }
+
+    #[test]
+    fn a_pack_rule_with_a_topic_and_a_delay_is_refused() {
+        let body = json!({"name": "n", "event_pattern": "show.*", "channels": ["in_app"],
+                          "template_code": "t", "recipient": {"topic": "venue.1"}, "delay": "1h"});
+        assert!(parse_rule(&body, uuid::Uuid::nil()).is_err());
+    }
+}
