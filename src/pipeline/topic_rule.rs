@@ -74,7 +74,9 @@ impl Pipeline {
         }
         let fanout = NewFanout {
             id: uuid::Uuid::now_v7(),
-            request_id: Some(format!("event:{}", event.id)),
+            // No request id: the event's guard, in the same transaction, is what
+            // makes this happen once, and a `/send` request id cannot collide with it.
+            request_id: None,
             message: message(rule, event, vars, &key)?,
             topic: key,
         };
