@@ -28,6 +28,8 @@ impl Pipeline {
                 .rules()
                 .iter()
                 .filter(|r| r.pattern.matches(&e.event_type))
+                // A topic rule notifies its subscribers, not a user the event names.
+                .filter(|r| r.recipient.topic.is_none())
                 .find_map(|r| user_id_of(r, &payload).ok())
         });
         let event_id = event.map(|e| e.id);
