@@ -99,6 +99,29 @@ async fn a_topic_rule_that_reaches_no_topic_dead_letters_the_event_with_the_reas
     }
 }
 
+async fn a_missing_topic_beside_a_rule_that_sent_is_only_recorded_in_the_audit(app: TestApp) {
+    topic_rule(&app, "lost", "venue.closed", "venue.{{ venue_id }}").await;
+    let rule = json!({"name": "owner", "event_pattern": "venue.closed", "channels": ["in_app"],
+                      "template_code": "lost"});
+    let (status, body) = call(&app, Method::POST, "/api/v1/rules", rule).await;
+    assert_eq!(status, 201, "rule: {body}");
+    let mut ws = sockets(&app, &["owner-1"]).await;
+    let event = json!({"event_id": "c-1", "event_type": "venue.closed", "venue_id": 9,
+                       "user_id": "owner-1", "film": "x"});
+    let (status, out) = post_event(&app, &event).await;
+    assert_eq!(status, 202, "{out}");
+    let a = get(&app, "/api/v1/events/c-1").await.1;
+    assert_eq!(a["status"], "processed", "{a}");
+    let rules = a["outcome"]["rules"].as_array().expect("rules").clone();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["topic_error"] == "unknown topic 'venue.9'"),
+        "{a}"
+    );
+    next_of_type(&mut ws[0], "notification").await;
+}
+
 async fn a_rule_naming_a_topic_badly_is_refused_with_422(app: TestApp) {
     let base =
         json!({"name": "r", "event_pattern": "x.y", "channels": ["in_app"], "template_code": "t"});
@@ -131,5 +154,6 @@ async fn a_rule_naming_a_topic_badly_is_refused_with_422(app: TestApp) {
 on_both_databases!(
     an_event_matching_a_topic_rule_reaches_each_subscriber_of_the_rendered_topic_once,
     a_topic_rule_that_reaches_no_topic_dead_letters_the_event_with_the_reason,
+    a_missing_topic_beside_a_rule_that_sent_is_only_recorded_in_the_audit,
     a_rule_naming_a_topic_badly_is_refused_with_422,
 );
