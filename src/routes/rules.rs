@@ -39,7 +39,6 @@ pub struct RuleInput {
     #[schema(value_type = Option<super::send::PriorityInput>)]
     priority: Option<Value>,
     /// Where the recipient's user id, email and phone are read from in the event.
-    /// Or `{"topic": "<key, or a template such as venue.{{ venue_id }}>"}`: fan out to a topic's subscribers.
     #[schema(value_type = Option<Object>)]
     recipient: Option<Value>,
     /// A template expression over the event; the rule fires when it is true.
