@@ -2,6 +2,7 @@
 
 use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
+use super::bodies::preferences::{PreferencesBody, PreferencesView};
 use crate::auth::{Admin, AuthedUser};
 use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
 use crate::persistence::{preferences, users};
@@ -32,10 +33,10 @@ async fn read(state: &AppState, user: &UserId) -> Result<HttpResponse, ApiError>
 async fn write(
     state: &AppState,
     user: &UserId,
-    body: &serde_json::Value,
+    body: &PreferencesBody,
     merge: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = PreferencePatch::parse(body)?;
+    let patch = PreferencePatch::parse(&super::bodies::encoded(body)?)?;
     let doc = if merge {
         preferences::update(&state.db, user, |doc| doc.apply(patch.clone())).await?
     } else {
@@ -50,7 +51,7 @@ async fn write(
 
 /// My preferences.
 #[utoipa::path(get, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    responses((status = 200, description = "The preferences document", body = Object)))]
+    responses((status = 200, description = "The preferences document", body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_get(
     user: AuthedUser,
@@ -61,32 +62,32 @@ pub async fn my_get(
 
 /// Replace my preferences.
 #[utoipa::path(put, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body(content = Object, description = "{channels, categories, quiet_hours} or the older flat form"),
-    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    request_body(content = PreferencesBody, description = "{channels, categories, quiet_hours} or the older flat form"),
+    responses((status = 200, body = PreferencesView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_put(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, false).await
 }
 
 /// Merge a partial document into my preferences.
 #[utoipa::path(patch, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    request_body = PreferencesBody, responses((status = 200, body = PreferencesView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_patch(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, true).await
 }
 
 /// A user's preferences.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), responses((status = 200, body = Object)))]
+    security(("api_key" = [])), responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_get(
     _: Admin,
@@ -98,26 +99,26 @@ pub async fn svc_get(
 
 /// Replace a user's preferences.
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+    security(("api_key" = [])), request_body = PreferencesBody, responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_put(
     _: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, false).await
 }
 
 /// Merge into a user's preferences.
 #[utoipa::path(patch, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+    security(("api_key" = [])), request_body = PreferencesBody, responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_patch(
     _: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, true).await
 }

@@ -15,6 +15,7 @@ mod feed;
 mod hardening;
 mod hygiene;
 mod inbox;
+mod openapi;
 mod operations;
 mod outbox;
 mod outbox_faults;

@@ -4,7 +4,7 @@
 use crate::domain::DomainError;
 use crate::packs::TemplateInput;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -104,7 +104,7 @@ pub enum RenderBody {
         /// Only this channel; default every channel the template has.
         channel: Option<String>,
     },
-    Bare(#[schema(value_type = HashMap<String, Object>)] Map<String, Value>),
+    Bare(BTreeMap<String, Value>),
 }
 
 /// A template at one version, as saved or listed.

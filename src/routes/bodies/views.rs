@@ -5,8 +5,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-type Time = chrono::DateTime<chrono::Utc>;
-
 /// A delivery on one channel, with its rendered content.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
@@ -27,10 +25,10 @@ pub struct DeliveryView {
     #[schema(value_type = HashMap<String, Object>)]
     pub content: serde_json::Value,
     pub attempts: i32,
-    pub next_attempt_at: Time,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
     pub last_error: Option<String>,
     pub provider_message_id: Option<String>,
-    pub created_at: Time,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// With the status APIs and the webhook log; not in the event audit.
     pub attempts_history: Option<Vec<AttemptView>>,
 }
@@ -43,7 +41,7 @@ pub struct AttemptView {
     pub error: Option<String>,
     pub provider_message_id: Option<String>,
     pub latency_ms: i64,
-    pub at: Time,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -61,7 +59,7 @@ pub struct RequestDeliveries {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub notification_id: Option<uuid::Uuid>,
     pub notification: Option<crate::domain::NotificationView>,
-    pub read_at: Option<Time>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The send's outcome per channel (`accepted`, `queued`, `skipped`, …).
     pub channels: BTreeMap<String, String>,
     pub items: Vec<DeliveryView>,
@@ -76,7 +74,7 @@ pub struct ChatDestinationView {
     /// `webhook` or `channel`.
     pub kind: String,
     pub destination: String,
-    pub updated_at: Time,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -123,4 +121,18 @@ pub struct CallbackAnswer {
     pub confirmed: Option<bool>,
     pub topic: Option<String>,
     pub ignored: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DeviceList {
+    pub items: Vec<super::super::devices::DeviceView>,
+}
+
+/// Liveness.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct Alive {
+    /// Always `ok`.
+    pub status: String,
 }
