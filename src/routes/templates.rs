@@ -176,7 +176,7 @@ pub async fn render(
             locale,
             channel,
         } => (variables, locale, channel),
-        RenderBody::Bare(vars) => (Value::Object(vars.into_iter().collect()), None, None),
+        RenderBody::Bare(vars) => (Value::Object(vars.0), None, None),
     };
     let (locale, only) = (locale.as_deref(), only.as_deref());
     let mut channels = serde_json::Map::new();

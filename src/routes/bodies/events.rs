@@ -20,9 +20,9 @@ pub struct EventBody {
     event_type: Option<String>,
     r#type: Option<String>,
     /// Envelope payload (also `payload`).
-    #[schema(value_type = Option<HashMap<String, Object>>)]
+    #[schema(value_type = Option<Object>)]
     data: Option<serde_json::Value>,
-    #[schema(value_type = Option<HashMap<String, Object>>)]
+    #[schema(value_type = Option<Object>)]
     payload: Option<serde_json::Value>,
     timestamp: Option<String>,
     source: Option<String>,
@@ -55,7 +55,7 @@ pub struct EventAudit {
     /// The event's status, or `dead_lettered`/`replayed`.
     pub status: String,
     /// Matched rules and per-channel outcomes, or `{reason}`.
-    #[schema(value_type = Option<HashMap<String, Object>>)]
+    #[schema(value_type = Option<Object>)]
     pub outcome: Option<serde_json::Value>,
     pub dead_letter: Option<DeadLetterView>,
     pub deliveries: Vec<DeliveryView>,
@@ -74,7 +74,7 @@ pub struct DeadLetterView {
     /// The original body, as text.
     pub payload: String,
     /// Where it came from (`queue`, `routing_key`, `channel`); null when unreadable.
-    #[schema(value_type = Option<HashMap<String, Object>>)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// `open` or `replayed`.
     pub status: String,

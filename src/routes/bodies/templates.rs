@@ -104,8 +104,14 @@ pub enum RenderBody {
         /// Only this channel; default every channel the template has.
         channel: Option<String>,
     },
-    Bare(BTreeMap<String, Value>),
+    Bare(Variables),
 }
+
+/// Template variables: any JSON object.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct Variables(pub serde_json::Map<String, Value>);
 
 /// A template at one version, as saved or listed.
 #[derive(Serialize, ToSchema)]

@@ -22,7 +22,7 @@ pub struct DeliveryView {
     pub template_code: Option<String>,
     pub template_version: Option<i32>,
     /// What was rendered for the channel (subject, text, payload…).
-    #[schema(value_type = HashMap<String, Object>)]
+    #[schema(value_type = Object)]
     pub content: serde_json::Value,
     pub attempts: i32,
     pub next_attempt_at: chrono::DateTime<chrono::Utc>,

@@ -25,10 +25,9 @@ fn is_bare_object(doc: &Value, schema: &Value) -> bool {
         Value::Null => true,
         _ => false,
     };
-    let described = ["properties", "additionalProperties", "oneOf", "anyOf", "allOf", "items"]
+    let described = ["properties", "additionalProperties", "oneOf", "anyOf", "allOf"]
         .iter()
-        .any(|k| s.get(*k).is_some())
-        || s.get("type").is_some_and(|t| t != "object");
+        .any(|k| s.get(*k).is_some());
     is_object && !described
 }
 
@@ -131,4 +130,23 @@ async fn the_docs_path_without_a_slash_redirects_to_swagger_ui() {
         res.status()
     );
     assert_eq!(res.headers()["location"], "/api/v1/docs/");
+}
+
+#[actix_web::rt::test(system = "crate::test_system::TestSystem")]
+async fn zz_debug_roundtrip() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    let doc = openapi(&app).await;
+    for (name, s) in doc["components"]["schemas"].as_object().unwrap() {
+        if let Err(e) = serde_json::from_value::<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>(s.clone()) {
+            println!("SCHEMA {name}: {e}: {s}");
+        }
+    }
+    for (name, s) in doc["paths"].as_object().unwrap() {
+        if let Err(e) = serde_json::from_value::<utoipa::openapi::path::PathItem>(s.clone()) {
+            println!("PATH {name}: {e}");
+        }
+    }
+    if let Err(e) = serde_json::from_value::<utoipa::openapi::OpenApi>(doc.clone()) {
+        println!("DOC: {e}");
+    }
 }

@@ -33,7 +33,7 @@ async fn only_the_fields_the_server_needs_are_required() {
     let doc = document().await;
     let send = &doc["components"]["schemas"]["SendRequest"];
     assert_eq!(send["required"], serde_json::json!(["user_id"]), "{send}");
-    let rule = &doc["components"]["schemas"]["RuleInput"];
+    let rule = &doc["components"]["schemas"]["RuleBody"];
     assert_eq!(
         rule["required"],
         serde_json::json!(["name", "event_pattern", "channels", "template_code"]),
