@@ -1,11 +1,11 @@
 //! Events over REST, their audit trail, dead letters and pack import.
 
-use super::endpoint::Endpoint;
-use super::{ApiError, AppState};
-use crate::auth::{Admin, Sender};
 use super::bodies::events::{
     DeadLetterList, EventAccepted, EventAudit, EventBody, ImportBody, ImportSummary,
 };
+use super::endpoint::Endpoint;
+use super::{ApiError, AppState};
+use crate::auth::{Admin, Sender};
 use crate::persistence::events;
 use crate::pipeline::PipelineError;
 use actix_web::{web, HttpResponse};

@@ -1,8 +1,8 @@
 //! Preferences, for a user's own token and for services on a user's behalf.
 
+use super::bodies::preferences::{PreferencesBody, PreferencesView};
 use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
-use super::bodies::preferences::{PreferencesBody, PreferencesView};
 use crate::auth::{Admin, AuthedUser};
 use crate::domain::{PreferenceDocument, PreferencePatch, UserId};
 use crate::persistence::{preferences, users};

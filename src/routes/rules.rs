@@ -1,9 +1,9 @@
 //! Rule management (admin).
 
+use super::bodies::rules::{RuleBody, RuleList, RuleView};
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
-use super::bodies::rules::{RuleBody, RuleList, RuleView};
 use crate::packs::rule_json;
 use crate::persistence::chat::{self, Owner};
 use crate::persistence::rules;

@@ -1,12 +1,12 @@
 //! Template management (admin) and render previews.
 
-use super::endpoint::Endpoint;
-use super::{ApiError, AppState};
-use crate::auth::Admin;
 use super::bodies::templates::{
     RenderBody, RenderView, TemplateBody, TemplateList, TemplateLocales, TemplateVersions,
     TemplateView,
 };
+use super::endpoint::Endpoint;
+use super::{ApiError, AppState};
+use crate::auth::Admin;
 use crate::packs::{template_code, upsert_template};
 use crate::persistence::templates;
 use actix_web::{web, HttpResponse};

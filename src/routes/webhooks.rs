@@ -1,5 +1,8 @@
 //! Webhook endpoints: configuration, test sends, secret rotation, delivery log.
 
+use super::bodies::webhooks::{
+    RotatedSecret, TestQueued, WebhookBody, WebhookList, WebhookLog, WebhookView,
+};
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
@@ -10,7 +13,6 @@ use crate::persistence::writer::Unit;
 use crate::producer::plan::webhook_deliveries;
 use crate::producer::Committed;
 use actix_web::{web, HttpResponse};
-use super::bodies::webhooks::{RotatedSecret, TestQueued, WebhookBody, WebhookList, WebhookLog, WebhookView};
 use entity::webhook_endpoints as w;
 use serde_json::{json, Value};
 
@@ -54,7 +56,10 @@ fn url_error(e: UrlError) -> ApiError {
     ApiError::unprocessable(code, e.to_string())
 }
 
-async fn parse_input(state: &AppState, body: &WebhookBody) -> Result<webhooks::EndpointInput, ApiError> {
+async fn parse_input(
+    state: &AppState,
+    body: &WebhookBody,
+) -> Result<webhooks::EndpointInput, ApiError> {
     let url = WebhookUrl::parse(&body.url).map_err(url_error)?;
     url.check_resolved(state.webhook_allow_private)
         .await

@@ -77,7 +77,11 @@ fn build() -> Value {
     let mut server = vec![];
     let mut client = vec![];
     for (side, frames, out) in [
-        ("Server", frames(to_json(&ServerFrame::schema())), &mut server),
+        (
+            "Server",
+            frames(to_json(&ServerFrame::schema())),
+            &mut server,
+        ),
         ("Client", frames(to_json(&RawFrame::schema())), &mut client),
     ] {
         for (frame, schema) in frames {
@@ -125,7 +129,15 @@ mod tests {
     #[test]
     fn every_server_frame_type_is_a_message() {
         let doc = document();
-        for frame in ["hello", "notification", "read", "read_all", "error", "pong", "unsnoozed"] {
+        for frame in [
+            "hello",
+            "notification",
+            "read",
+            "read_all",
+            "error",
+            "pong",
+            "unsnoozed",
+        ] {
             let payload = &doc["components"]["messages"][frame]["payload"]["$ref"];
             assert!(payload.is_string(), "{frame}");
         }

@@ -83,9 +83,10 @@ fn realtime_query() -> Value {
 
 pub fn channels(server: &[String], client: &[String]) -> Value {
     let mut ws_messages = refs(server, "#/components/messages");
-    if let (Some(all), Value::Object(more)) =
-        (ws_messages.as_object_mut(), refs(client, "#/components/messages"))
-    {
+    if let (Some(all), Value::Object(more)) = (
+        ws_messages.as_object_mut(),
+        refs(client, "#/components/messages"),
+    ) {
         all.extend(more);
     }
     json!({
@@ -202,23 +203,32 @@ pub fn ingestion_components(schemas: &mut Map<String, Value>, messages: &mut Map
         },
         "additionalProperties": true,
     }));
-    schemas.insert("DeadLetterHeaders".into(), json!({
-        "type": "object",
-        "required": ["x-herald-reason", "x-herald-queue", "x-herald-routing-key"],
-        "properties": {
-            "x-herald-reason": text("Why Herald could not process the message."),
-            "x-herald-queue": text("The queue it was read from."),
-            "x-herald-routing-key": text("Its original routing key."),
-        },
-    }));
-    messages.insert("event".into(), json!({
-        "name": "event", "title": "Event", "contentType": "application/json",
-        "payload": {"$ref": "#/components/schemas/Event"},
-    }));
-    messages.insert("dead_letter".into(), json!({
-        "name": "dead_letter", "title": "Dead letter",
-        "summary": "The original body, unchanged (it may not be JSON), persistent.",
-        "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
-        "payload": {"description": "The original message body."},
-    }));
+    schemas.insert(
+        "DeadLetterHeaders".into(),
+        json!({
+            "type": "object",
+            "required": ["x-herald-reason", "x-herald-queue", "x-herald-routing-key"],
+            "properties": {
+                "x-herald-reason": text("Why Herald could not process the message."),
+                "x-herald-queue": text("The queue it was read from."),
+                "x-herald-routing-key": text("Its original routing key."),
+            },
+        }),
+    );
+    messages.insert(
+        "event".into(),
+        json!({
+            "name": "event", "title": "Event", "contentType": "application/json",
+            "payload": {"$ref": "#/components/schemas/Event"},
+        }),
+    );
+    messages.insert(
+        "dead_letter".into(),
+        json!({
+            "name": "dead_letter", "title": "Dead letter",
+            "summary": "The original body, unchanged (it may not be JSON), persistent.",
+            "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+            "payload": {"description": "The original message body."},
+        }),
+    );
 }

@@ -21,8 +21,14 @@ fn check(doc: &Value, frame: &Value) {
     // The payload refers into `components`; validate from a root that holds them.
     let schema = json!({"$ref": payload["$ref"], "components": doc["components"]});
     let validator = jsonschema::validator_for(&schema).expect("the payload schema compiles");
-    let errors: Vec<String> = validator.iter_errors(frame).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{kind} frame {frame} breaks the document: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(frame)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{kind} frame {frame} breaks the document: {errors:?}"
+    );
 }
 
 async fn rest(app: &TestApp, token: &str, path: &str, body: Value) {
@@ -43,26 +49,62 @@ async fn every_frame_a_live_session_receives_matches_the_asyncapi_document(app: 
     frames.push(next_of_type(&mut ws, "notification").await);
     // Each step changes something, so each is answered by exactly its frame.
     let steps = [
-        ("/api/v1/notifications/mark-seen".into(), json!({"ids": [id]}), "seen"),
-        ("/api/v1/notifications/mark-all-seen".into(), json!({}), "seen_all"),
-        (format!("/api/v1/notifications/{id}/read"), json!({}), "read"),
-        (format!("/api/v1/notifications/{id}/unread"), json!({}), "unread"),
-        ("/api/v1/notifications/mark-all-read".into(), json!({}), "read_all"),
-        (format!("/api/v1/notifications/{id}/archive"), json!({}), "archived"),
-        (format!("/api/v1/notifications/{id}/unarchive"), json!({}), "unarchived"),
+        (
+            "/api/v1/notifications/mark-seen".into(),
+            json!({"ids": [id]}),
+            "seen",
+        ),
+        (
+            "/api/v1/notifications/mark-all-seen".into(),
+            json!({}),
+            "seen_all",
+        ),
+        (
+            format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+            "read",
+        ),
+        (
+            format!("/api/v1/notifications/{id}/unread"),
+            json!({}),
+            "unread",
+        ),
+        (
+            "/api/v1/notifications/mark-all-read".into(),
+            json!({}),
+            "read_all",
+        ),
+        (
+            format!("/api/v1/notifications/{id}/archive"),
+            json!({}),
+            "archived",
+        ),
+        (
+            format!("/api/v1/notifications/{id}/unarchive"),
+            json!({}),
+            "unarchived",
+        ),
         (
             format!("/api/v1/notifications/{id}/snooze"),
             json!({"until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()}),
             "snoozed",
         ),
-        (format!("/api/v1/notifications/{id}/unsnooze"), json!({}), "unsnoozed"),
+        (
+            format!("/api/v1/notifications/{id}/unsnooze"),
+            json!({}),
+            "unsnoozed",
+        ),
     ];
     for (path, body, kind) in steps {
         rest(&app, &token, &path, body).await;
         frames.push(next_of_type(&mut ws, kind).await);
     }
     let (status, _) = app
-        .as_user(&token, reqwest::Method::DELETE, &format!("/api/v1/notifications/{id}"))
+        .as_user(
+            &token,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/notifications/{id}"),
+        )
         .send()
         .await
         .map(|r| (r.status().as_u16(), ()))
@@ -94,7 +136,8 @@ async fn a_frame_the_server_never_sends_is_refused_by_the_document(app: TestApp)
     let schema = json!({"$ref": payload["$ref"], "components": doc["components"]});
     let validator = jsonschema::validator_for(&schema).expect("compiles");
     assert!(!validator.is_valid(&json!({"type": "read", "ids": "not-a-list"})));
-    assert!(validator.is_valid(&json!({"type": "read", "ids": [], "unread_count": 0, "unseen_count": 0})));
+    assert!(validator
+        .is_valid(&json!({"type": "read", "ids": [], "unread_count": 0, "unseen_count": 0})));
 }
 
 on_both_databases!(
