@@ -86,17 +86,7 @@ mod tests {
 
     #[test]
     fn spans_refuse_zero_missing_units_and_overflow() {
-        for bad in [
-            "",
-            "0m",
-            "15",
-            "m",
-            "15x",
-            "-5m",
-            "1.5h",
-            "400d",
-            "99999999999999999999d",
-        ] {
+        for bad in ["", "0m", "15", "m", "15x", "-5m", "1.5h", "400d", "99999999999999999999d"] {
             assert!(Span::parse(bad).is_err(), "{bad} should be refused");
         }
     }
