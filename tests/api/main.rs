@@ -19,6 +19,7 @@ mod hardening;
 mod hygiene;
 mod inbox;
 mod metrics;
+mod openapi;
 mod operations;
 mod outbox;
 mod outbox_faults;
