@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-/// `{channels, categories, quiet_hours}`, or the older flat
+/// `{channels, categories, quiet_hours, digest}`, or the older flat
 /// `{email_notifications, push_notifications, sms_notifications, categories: [...]}`.
 /// [`crate::domain::PreferencePatch::parse`] validates it.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -22,6 +22,10 @@ pub struct PreferencesBody {
     )]
     #[schema(value_type = Option<QuietHoursBody>, nullable)]
     pub quiet_hours: Option<Option<QuietHoursBody>>,
+    /// Digest windows by category (`"daily@08:00"`, `"1h"`), overriding rules'
+    /// windows; in a PATCH, `null` removes a category's window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<BTreeMap<String, Option<String>>>,
     /// The flat form: `{channel}_notifications: bool`.
     #[serde(flatten)]
     pub flat: BTreeMap<String, bool>,
@@ -55,4 +59,7 @@ pub struct PreferencesView {
     pub channels: BTreeMap<String, bool>,
     pub categories: BTreeMap<String, BTreeMap<String, bool>>,
     pub quiet_hours: Option<QuietHoursBody>,
+    /// Shown once the user has set a digest window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<BTreeMap<String, String>>,
 }
