@@ -67,6 +67,10 @@ pub struct RecipientBody {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Instead of a user: fan out to this topic's subscribers. A key, or a template over the
+    /// event such as `venue.{{ venue_id }}`; excludes the three paths above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 impl RuleBody {
@@ -108,6 +112,8 @@ pub struct RecipientView {
     pub user_id: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Set on a topic rule, which then has none of the paths above.
+    pub topic: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
