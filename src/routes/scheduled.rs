@@ -12,7 +12,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/scheduled").get(list))
@@ -42,24 +41,51 @@ pub(crate) async fn accept(
         }
     }
     let (row, duplicate) = state.schedule.schedule(&intent, &extras, due).await?;
-    let mut body = view(&row);
-    body["duplicate"] = json!(duplicate);
+    let mut body = ScheduledView::of(&row);
+    body.duplicate = Some(duplicate);
     if row.status == ScheduleStatus::Pending {
-        body["status"] = json!("scheduled");
+        body.status = "scheduled";
     }
     Ok(HttpResponse::Accepted().json(body))
 }
 
-fn view(s: &Scheduled) -> Value {
-    json!({
-        "id": s.id,
-        "user_id": s.user.as_str(),
-        "request_id": s.request_id,
-        "send_at": s.due_at,
-        "status": s.status.as_str(),
-        "notification_id": s.notification_id,
-        "created_at": s.created_at,
-    })
+/// A scheduled send as the API answers it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduledView {
+    #[schema(value_type = String, format = Uuid)]
+    id: uuid::Uuid,
+    user_id: String,
+    request_id: String,
+    /// When it goes (or went) out.
+    send_at: DateTime<Utc>,
+    /// `scheduled` in the answer to `/send`; otherwise `pending`, `sending`, `sent`, `cancelled` or `failed`.
+    status: &'static str,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    notification_id: Option<uuid::Uuid>,
+    created_at: DateTime<Utc>,
+    /// Only in the answer to `/send`: whether this request id was scheduled before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate: Option<bool>,
+}
+
+impl ScheduledView {
+    fn of(s: &Scheduled) -> Self {
+        Self {
+            id: s.id,
+            user_id: s.user.as_str().to_string(),
+            request_id: s.request_id.clone(),
+            send_at: s.due_at,
+            status: s.status.as_str(),
+            notification_id: s.notification_id,
+            created_at: s.created_at,
+            duplicate: None,
+        }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduledList {
+    items: Vec<ScheduledView>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -69,7 +95,7 @@ pub struct ForUser {
 
 /// A user's pending scheduled sends, soonest first.
 #[utoipa::path(get, path = "/api/v1/scheduled", tag = "send", params(ForUser), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = ScheduledList), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     _: Sender,
@@ -77,20 +103,20 @@ pub async fn list(
     q: web::Query<ForUser>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId::parse(q.user_id.clone())?;
-    let items: Vec<Value> = state
+    let items = state
         .schedule
         .pending(&user)
         .await?
         .iter()
-        .map(view)
+        .map(ScheduledView::of)
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items})))
+    Ok(HttpResponse::Ok().json(ScheduledList { items }))
 }
 
 /// Cancel a pending scheduled send by its request id.
 #[utoipa::path(delete, path = "/api/v1/scheduled/{request_id}", tag = "send",
     params(("request_id" = String, Path), ForUser), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+    responses((status = 200, body = ScheduledView), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn cancel(
     _: Sender,
@@ -104,13 +130,13 @@ pub async fn cancel(
         .schedule
         .cancel(Target::Request { user, request_id })
         .await?;
-    Ok(HttpResponse::Ok().json(view(&row)))
+    Ok(HttpResponse::Ok().json(ScheduledView::of(&row)))
 }
 
 /// Cancel a pending scheduled send by the id `/send` answered with.
 #[utoipa::path(delete, path = "/api/v1/scheduled/by-id/{id}", tag = "send", params(("id" = String, Path)),
     security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+    responses((status = 200, body = ScheduledView), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn cancel_by_id(
     _: Sender,
@@ -119,7 +145,7 @@ pub async fn cancel_by_id(
 ) -> Result<HttpResponse, ApiError> {
     let id = super::parse_uuid(&path, "invalid_id", "the id must be a UUID")?;
     let row = state.schedule.cancel(Target::Id(id)).await?;
-    Ok(HttpResponse::Ok().json(view(&row)))
+    Ok(HttpResponse::Ok().json(ScheduledView::of(&row)))
 }
 
 impl From<ScheduleError> for ApiError {
