@@ -122,6 +122,17 @@ pub enum StepReason {
     Missing,
 }
 
+impl StepReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Archived => "archived",
+            Self::Deleted => "deleted",
+            Self::Missing => "missing",
+        }
+    }
+}
+
 /// What a due step does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepDecision {

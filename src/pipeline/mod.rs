@@ -257,11 +257,30 @@ impl Pipeline {
                 audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "scheduled": shown}));
                 continue;
             }
+            let (intent, ladder) = match &rule.escalation {
+                Some(esc) => {
+                    let (intent, ladder) = crate::escalation::Ladder::prepare(
+                        intent,
+                        esc,
+                        &event.id,
+                        chrono::Utc::now(),
+                    )
+                    .map_err(|e| rejected(&rule.name, e))?;
+                    (intent, Some(ladder))
+                }
+                None => (intent, None),
+            };
             let planned = self
                 .producer
                 .plan(&intent)
                 .await
                 .map_err(|e| rejected(&rule.name, e))?;
+            // Later steps watch the in-app notification: without one there is nothing to escalate.
+            if let Some(ladder) = ladder.filter(|_| planned.notification.is_some()) {
+                let (rows, shown) = ladder.into_parts();
+                unit.scheduled.extend(rows);
+                audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "escalation": shown}));
+            }
             if webhook_body.is_none() {
                 webhook_body = planned.webhook_body.clone();
             }

@@ -57,6 +57,8 @@ pub struct RuleInput {
     digest: Option<crate::domain::DigestInput>,
     /// At most `limit` notifications per user per `window`; see the README's "Throttles".
     throttle: Option<crate::domain::ThrottleInput>,
+    /// Later steps while the first notification stays unread: `[{"after": "10m", "channels": ["push"]}]`; see the README's "Escalation".
+    escalation: Option<Vec<crate::domain::EscalationStepInput>>,
 }
 
 type ChatSection = Vec<(crate::domain::Channel, crate::domain::ChatDestination)>;

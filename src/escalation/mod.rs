@@ -1,0 +1,187 @@
+//! Escalation: a rule's later steps. When an event's first notification is
+//! planned, each later step is stored as a scheduled send in the same unit
+//! (so it commits with the notification, or not at all) carrying a
+//! [`Watch`] on that notification. The schedule runner checks the watch at
+//! the step's due time: still unread, the step runs through the one
+//! producer with its own derived request id (at most once); handled, the
+//! step ends as skipped. Each finished step is appended to the event's audit.
+
+use crate::domain::{Escalation, StepDecision, StepReason, UserId, WatchedState};
+use crate::persistence::scheduled::NewScheduled;
+use crate::persistence::StoreError;
+use crate::producer::{InAppExtras, Intent, ProducerError};
+use crate::schedule::StoredIntent;
+use chrono::{DateTime, Utc};
+use entity::{events as e, notifications as n};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// What a later step watches: the event's first notification, found by the
+/// request id the escalation gave it, and where to record the step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    pub notification_request: String,
+    pub event_id: String,
+    /// 1 for the first later step (the rule's own channels are step 0).
+    pub step: u32,
+}
+
+/// The request id of step `step` of a rule's escalation for an event: the
+/// same event, rule and step always give the same one. Hashed, because an
+/// event id alone may be as long as a request id may be.
+fn request_id(rule: Option<uuid::Uuid>, event_id: &str, step: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.map(|r| r.to_string()).unwrap_or_default());
+    h.update([0]);
+    h.update(event_id);
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("escalation:{hex}:{step}")
+}
+
+/// The escalation of one matched rule: its first intent (now carrying the
+/// request id the steps watch) and, once planned, the rows of the later steps.
+pub struct Ladder {
+    rows: Vec<NewScheduled>,
+    shown: Vec<Value>,
+}
+
+impl Ladder {
+    /// Gives `intent` its watched request id and prepares every later step,
+    /// each due `after` from `now`.
+    pub fn prepare(
+        mut intent: Intent,
+        escalation: &Escalation,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Intent, Self), ProducerError> {
+        let watched = request_id(intent.rule_id, event_id, 0);
+        intent.request_id = Some(watched.clone());
+        let mut rows = vec![];
+        let mut shown = vec![];
+        for (i, step) in escalation.steps().iter().enumerate() {
+            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let rid = request_id(intent.rule_id, event_id, n);
+            let mut later = intent.clone();
+            later.channels = step.channels().to_vec();
+            later.request_id = Some(rid.clone());
+            let watch = Watch {
+                notification_request: watched.clone(),
+                event_id: event_id.to_string(),
+                step: n,
+            };
+            let stored = StoredIntent::new(&later, &InAppExtras::default(), &rid).watching(watch);
+            let text = serde_json::to_string(&stored)
+                .map_err(|e| ProducerError::Content(e.to_string()))?;
+            let due_at = now + step.after().to_chrono();
+            shown.push(json!({"step": n, "after": step.after().to_string(), "due_at": due_at,
+                "channels": step.channels().iter().map(|c| c.as_str()).collect::<Vec<_>>()}));
+            rows.push(NewScheduled {
+                user: intent.user.clone(),
+                request_id: rid,
+                intent: text,
+                due_at,
+            });
+        }
+        Ok((intent, Self { rows, shown }))
+    }
+
+    /// The rows to store in the unit and what the event's audit shows of them.
+    pub fn into_parts(self) -> (Vec<NewScheduled>, Value) {
+        (self.rows, Value::Array(self.shown))
+    }
+}
+
+/// Where the watched notification is now.
+pub async fn watched_state(
+    db: &impl ConnectionTrait,
+    user: &UserId,
+    watch: &Watch,
+) -> Result<WatchedState, StoreError> {
+    let row = n::Entity::find()
+        .filter(n::Column::UserId.eq(user.as_str()))
+        .filter(n::Column::RequestId.eq(watch.notification_request.as_str()))
+        .one(db)
+        .await?;
+    Ok(match row {
+        None => WatchedState::Missing,
+        Some(m) if m.deleted_at.is_some() => WatchedState::Deleted,
+        Some(m) if m.archived_at.is_some() => WatchedState::Archived,
+        Some(m) if m.read_at.is_some() => WatchedState::Read,
+        Some(_) => WatchedState::Unread,
+    })
+}
+
+/// The decision for a due step.
+pub async fn decide(
+    db: &impl ConnectionTrait,
+    user: &UserId,
+    watch: &Watch,
+) -> Result<StepDecision, StoreError> {
+    Ok(StepDecision::at_due(watched_state(db, user, watch).await?))
+}
+
+/// How a step ended, as the event's audit shows it.
+pub enum StepEnd {
+    Ran { notification_id: Option<uuid::Uuid> },
+    Cancelled(StepReason),
+}
+
+/// Appends a finished step to its event's audit (`rules[].escalation_steps`
+/// would tie it to one rule; a flat `escalation` list keeps every step of the
+/// event in the order they finished). The event row is locked on PostgreSQL
+/// so two nodes finishing steps at once do not lose one.
+pub async fn record(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    watch: &Watch,
+    end: &StepEnd,
+) -> Result<(), StoreError> {
+    let entry = match end {
+        StepEnd::Ran { notification_id } => {
+            json!({"step": watch.step, "status": "ran", "notification_id": notification_id, "at": Utc::now()})
+        }
+        StepEnd::Cancelled(reason) => {
+            json!({"step": watch.step, "status": "cancelled", "reason": reason, "at": Utc::now()})
+        }
+    };
+    let txn = db.begin().await?;
+    let mut find = e::Entity::find_by_id(watch.event_id.clone());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let Some(event) = find.one(&txn).await? else {
+        // Retention removed the event: nothing is left to show the step on.
+        return Ok(());
+    };
+    let mut outcome: Value = serde_json::from_str(&event.outcome).unwrap_or_else(|_| json!({}));
+    if let Some(obj) = outcome.as_object_mut() {
+        let list = obj.entry("escalation").or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            items.push(entry);
+        }
+    }
+    let mut active = event.into_active_model();
+    active.outcome = Set(outcome.to_string());
+    e::Entity::update(active).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_of_an_event_has_its_own_stable_request_id() {
+        let rule = Some(uuid::Uuid::now_v7());
+        let long = "e".repeat(255);
+        assert_eq!(request_id(rule, &long, 1), request_id(rule, &long, 1));
+        assert_ne!(request_id(rule, &long, 1), request_id(rule, &long, 2));
+        assert_ne!(request_id(rule, "a", 1), request_id(rule, "b", 1));
+        assert!(request_id(rule, &long, 5).len() <= 255);
+    }
+}
