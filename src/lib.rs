@@ -26,5 +26,5 @@ pub mod startup;
 pub mod stats;
 pub mod telemetry;
 pub mod templates;
-pub mod trace;
 pub mod topics;
+pub mod trace;

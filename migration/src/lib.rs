@@ -13,8 +13,8 @@ mod m20261201_000012_inbox;
 mod m20261201_000013_catalog_version;
 mod m20261202_000014_schedule;
 mod m20261202_000015_digest;
-mod m20261202_000017_trace;
 mod m20261202_000016_topics;
+mod m20261202_000017_trace;
 mod m20261202_000018_escalation;
 
 pub struct Migrator;

@@ -162,7 +162,8 @@ mod tests {
 
     #[test]
     fn an_escalation_parses_and_prints_back() {
-        let v = json!([{"after": "10m", "channels": ["push"]}, {"after": "1h", "channels": ["email"]}]);
+        let v =
+            json!([{"after": "10m", "channels": ["push"]}, {"after": "1h", "channels": ["email"]}]);
         let e = Escalation::parse(Some(&v)).unwrap().unwrap();
         assert_eq!(e.steps().len(), 2);
         assert_eq!(e.steps()[0].after(), Span::parse("10m").unwrap());
@@ -194,7 +195,10 @@ mod tests {
 
     #[test]
     fn a_due_step_runs_only_while_the_notification_is_unread() {
-        assert_eq!(StepDecision::at_due(WatchedState::Unread), StepDecision::Run);
+        assert_eq!(
+            StepDecision::at_due(WatchedState::Unread),
+            StepDecision::Run
+        );
         for (state, reason) in [
             (WatchedState::Read, StepReason::Read),
             (WatchedState::Archived, StepReason::Archived),

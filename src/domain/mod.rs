@@ -18,8 +18,8 @@ mod profile;
 mod rule;
 mod span;
 mod text;
-mod trace_context;
 mod topic;
+mod trace_context;
 mod web_push;
 
 pub use channel::Channel;
@@ -53,8 +53,8 @@ pub use profile::{Email, Locale, PhoneNumber, TimeZone};
 pub use rule::{lookup, RecipientMap, Rule};
 pub use span::{Span, MAX_SPAN_SECS};
 pub use text::{find_nul, has_control};
-pub use trace_context::{TraceContext, TraceContextError, TraceParent};
 pub use topic::{ChangeOrigin, PreferenceChange, TopicError, TopicKey};
+pub use trace_context::{TraceContext, TraceContextError, TraceParent};
 pub use web_push::WebPushSubscription;
 
 /// Why a value from outside was refused. Each variant maps to a stable API error code.

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::{events as e, notifications as n};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -78,8 +78,10 @@ impl Ladder {
             let text = serde_json::to_string(&stored)
                 .map_err(|e| ProducerError::Content(e.to_string()))?;
             let due_at = now + step.after().to_chrono();
-            shown.push(json!({"step": n, "after": step.after().to_string(), "due_at": due_at,
-                "channels": step.channels().iter().map(|c| c.as_str()).collect::<Vec<_>>()}));
+            shown.push(
+                json!({"step": n, "after": step.after().to_string(), "due_at": due_at,
+                "channels": step.channels().iter().map(|c| c.as_str()).collect::<Vec<_>>()}),
+            );
             rows.push(NewScheduled {
                 user: intent.user.clone(),
                 request_id: rid,

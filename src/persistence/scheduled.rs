@@ -165,10 +165,16 @@ pub async fn claim(
 
 /// How a claimed row ends.
 pub enum Finish {
-    Sent { notification_id: Option<Uuid> },
-    Failed { error: String },
+    Sent {
+        notification_id: Option<Uuid>,
+    },
+    Failed {
+        error: String,
+    },
     /// An escalation step that did not run, and why.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// Ends a claimed row if its lease is still `token`'s. False: the lease was

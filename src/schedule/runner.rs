@@ -5,10 +5,10 @@
 //! runs it again and the producer's guard answers with the original.
 
 use super::{ScheduleSettings, StoredIntent};
-use crate::persistence::scheduled::{self, Finish};
-use crate::persistence::StoreError;
 use crate::domain::{StepDecision, StepReason};
 use crate::escalation::{StepEnd, Watch};
+use crate::persistence::scheduled::{self, Finish};
+use crate::persistence::StoreError;
 use crate::pipeline::Pipeline;
 use crate::producer::{Content, ProducerError};
 use chrono::{DateTime, Utc};
@@ -114,7 +114,14 @@ impl ScheduleRunner {
         match self.pipeline.producer().send_with(intent, extras).await {
             Ok(outcome) => {
                 let id = outcome.notification_id;
-                let step = watch.map(|w| (w, StepEnd::Ran { notification_id: id }));
+                let step = watch.map(|w| {
+                    (
+                        w,
+                        StepEnd::Ran {
+                            notification_id: id,
+                        },
+                    )
+                });
                 Ok((id, step))
             }
             Err(ProducerError::Store(e)) => Err(SendError::Store(e)),
