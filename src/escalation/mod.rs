@@ -29,6 +29,26 @@ pub struct Watch {
     pub event_id: String,
     /// 1 for the first later step (the rule's own channels are step 0).
     pub step: u32,
+    /// The user had no open session when the first notification was made,
+    /// so this step was due at once.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// Whether `user` has no open session on any node. A presence that cannot
+/// answer (Redis down) counts as online: the steps keep their delays rather
+/// than reach a user who may be reading the notification right now.
+pub async fn offline(presence: Option<&dyn crate::bus::Presence>, user: &UserId) -> bool {
+    let Some(presence) = presence else {
+        return false;
+    };
+    match presence.lookup(user).await {
+        Ok(view) => !view.online,
+        Err(e) => {
+            tracing::warn!(error = %e, "presence lookup failed; the escalation keeps its delays");
+            false
+        }
+    }
 }
 
 /// The request id of step `step` of a rule's escalation for an event: the
@@ -52,12 +72,13 @@ pub struct Ladder {
 
 impl Ladder {
     /// Gives `intent` its watched request id and prepares every later step,
-    /// each due `after` from `now`.
+    /// each due `after` from `now`; for an `offline` user the first one is due at once.
     pub fn prepare(
         mut intent: Intent,
         escalation: &Escalation,
         event_id: &str,
         now: DateTime<Utc>,
+        offline: bool,
     ) -> Result<(Intent, Self), ProducerError> {
         let watched = request_id(intent.rule_id, event_id, 0);
         intent.request_id = Some(watched.clone());
@@ -69,18 +90,25 @@ impl Ladder {
             let mut later = intent.clone();
             later.channels = step.channels().to_vec();
             later.request_id = Some(rid.clone());
+            let at_once = offline && n == 1;
             let watch = Watch {
                 notification_request: watched.clone(),
                 event_id: event_id.to_string(),
                 step: n,
+                offline: at_once,
             };
             let stored = StoredIntent::new(&later, &InAppExtras::default(), &rid).watching(watch);
             let text = serde_json::to_string(&stored)
                 .map_err(|e| ProducerError::Content(e.to_string()))?;
-            let due_at = now + step.after().to_chrono();
+            let due_at = if at_once {
+                now
+            } else {
+                now + step.after().to_chrono()
+            };
+            let channels: Vec<&str> = step.channels().iter().map(|c| c.as_str()).collect();
             shown.push(
                 json!({"step": n, "after": step.after().to_string(), "due_at": due_at,
-                "channels": step.channels().iter().map(|c| c.as_str()).collect::<Vec<_>>()}),
+                "offline": at_once, "channels": channels}),
             );
             rows.push(NewScheduled {
                 user: intent.user.clone(),
@@ -144,7 +172,8 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let entry = match end {
         StepEnd::Ran { notification_id } => {
-            json!({"step": watch.step, "status": "ran", "notification_id": notification_id, "at": Utc::now()})
+            let reason = if watch.offline { "offline" } else { "unread" };
+            json!({"step": watch.step, "status": "ran", "reason": reason, "notification_id": notification_id, "at": Utc::now()})
         }
         StepEnd::Cancelled(reason) => {
             json!({"step": watch.step, "status": "cancelled", "reason": reason, "at": Utc::now()})

@@ -74,6 +74,8 @@ pub struct PipelineDeps {
     pub fast: Option<Arc<dyn FastIdempotency>>,
     pub stats: Arc<Stats>,
     pub digest: crate::digest::DigestSettings,
+    /// Where users are connected; an escalation skips its first delay for one who is not.
+    pub presence: Option<Arc<dyn crate::bus::Presence>>,
 }
 
 pub struct Pipeline {
@@ -83,6 +85,7 @@ pub struct Pipeline {
     fast: Option<Arc<dyn FastIdempotency>>,
     stats: Arc<Stats>,
     digests: crate::digest::Router,
+    presence: Option<Arc<dyn crate::bus::Presence>>,
 }
 
 impl Pipeline {
@@ -94,6 +97,7 @@ impl Pipeline {
             fast,
             stats,
             digest,
+            presence,
         } = deps;
         Self {
             digests: crate::digest::Router::new(db.clone(), digest),
@@ -102,6 +106,7 @@ impl Pipeline {
             catalog,
             fast,
             stats,
+            presence,
         }
     }
 
@@ -259,11 +264,13 @@ impl Pipeline {
             }
             let (intent, ladder) = match &rule.escalation {
                 Some(esc) => {
+                    let offline = crate::escalation::offline(self.presence.as_deref(), &user).await;
                     let (intent, ladder) = crate::escalation::Ladder::prepare(
                         intent,
                         esc,
                         &event.id,
                         chrono::Utc::now(),
+                        offline,
                     )
                     .map_err(|e| rejected(&rule.name, e))?;
                     (intent, Some(ladder))

@@ -48,8 +48,8 @@ pub async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-/// A template with in-app and push parts, an escalating rule, and a device for `user`.
-pub async fn escalating_rule(app: &TestApp, user: &str) {
+/// A template with in-app and push parts, a rule escalating to push `after`, and a device for `user`.
+pub async fn escalating_rule(app: &TestApp, user: &str, after: &str) {
     let (s, v) = post(
         app,
         "/api/v1/templates",
@@ -63,13 +63,13 @@ pub async fn escalating_rule(app: &TestApp, user: &str) {
         "/api/v1/rules",
         json!({"name": "door", "event_pattern": "door.open", "channels": ["in_app"],
                "template_code": "alarm",
-               "escalation": [{"after": "2s", "channels": ["push"]}]}),
+               "escalation": [{"after": after, "channels": ["push"]}]}),
     )
     .await;
     assert_eq!(s, 201, "{rule}");
     assert_eq!(
         rule["escalation"],
-        json!([{"after": "2s", "channels": ["push"]}])
+        json!([{"after": after, "channels": ["push"]}])
     );
     let (s, v) = post(
         app,

@@ -10,7 +10,7 @@ async fn an_unread_notification_escalates_to_push_after_its_delay(backend: Backe
     let Some((app, fcm, _oauth)) = app_with_fcm(backend).await else {
         return;
     };
-    escalating_rule(&app, "dora").await;
+    escalating_rule(&app, "dora", "2s").await;
     let (s, bad) = post(
         &app,
         "/api/v1/rules",
@@ -62,7 +62,7 @@ async fn a_read_before_the_delay_cancels_the_push(backend: Backend) {
     let Some((app, fcm, _oauth)) = app_with_fcm(backend).await else {
         return;
     };
-    escalating_rule(&app, "rita").await;
+    escalating_rule(&app, "rita", "2s").await;
     let token = app.token("rita").await;
     let (mut ws, _) = app.ws(&token, None).await;
     let event = json!({"event_id": "door-2", "event_type": "door.open", "user_id": "rita", "door": "front"});
@@ -87,3 +87,26 @@ async fn a_read_before_the_delay_cancels_the_push(backend: Backend) {
 }
 
 on_both!(a_read_before_the_delay_cancels_the_push);
+
+async fn a_user_with_no_open_session_is_escalated_at_once(backend: Backend) {
+    let Some((app, fcm, _oauth)) = app_with_fcm(backend).await else {
+        return;
+    };
+    escalating_rule(&app, "otto", "1h").await;
+    let event =
+        json!({"event_id": "door-3", "event_type": "door.open", "user_id": "otto", "door": "side"});
+    let (s, out) = post(&app, "/api/v1/events", event).await;
+    assert_eq!(s, 202, "{out}");
+    // The step is an hour away; offline, it runs at once.
+    wait_for("the push at once", 10, || async {
+        !fcm.recorded().is_empty()
+    })
+    .await;
+    wait_for("the step in the audit", 5, || async {
+        let step = &audit(&app, "door-3").await["outcome"]["escalation"][0];
+        step["status"] == "ran" && step["reason"] == "offline"
+    })
+    .await;
+}
+
+on_both!(a_user_with_no_open_session_is_escalated_at_once);
