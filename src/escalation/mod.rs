@@ -205,6 +205,78 @@ pub async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Category, Channel, Priority};
+    use crate::producer::Content;
+    use crate::schedule::ScheduleStatus;
+
+    fn intent() -> Intent {
+        Intent {
+            user: UserId::parse("u-1").unwrap(),
+            channels: vec![Channel::InApp],
+            category: Category::parse("alerts").unwrap(),
+            priority: Priority::High,
+            content: Content::Template {
+                code: "alarm".into(),
+                vars: json!({}),
+                data: json!({}),
+                in_app_overrides: (None, None, None),
+            },
+            rule_id: Some(uuid::Uuid::now_v7()),
+            request_id: None,
+            email: None,
+            phone: None,
+        }
+    }
+
+    fn ladder(offline: bool) -> (Intent, Vec<NewScheduled>, DateTime<Utc>) {
+        let esc = Escalation::parse(Some(&json!([
+            {"after": "10m", "channels": ["push"]}, {"after": "1h", "channels": ["email"]}
+        ])))
+        .unwrap()
+        .unwrap();
+        let now = Utc::now();
+        let (first, ladder) = Ladder::prepare(intent(), &esc, "evt-1", now, offline).unwrap();
+        (first, ladder.into_parts().0, now)
+    }
+
+    #[test]
+    fn each_later_step_is_due_after_its_delay_and_watches_the_first_notification() {
+        let (first, rows, now) = ladder(false);
+        let watched = first.request_id.clone().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].due_at, now + chrono::Duration::minutes(10));
+        assert_eq!(rows[1].due_at, now + chrono::Duration::hours(1));
+        let stored: StoredIntent = serde_json::from_str(&rows[0].intent).unwrap();
+        let watch = stored.watch().cloned().unwrap();
+        assert_eq!(watch.notification_request, watched);
+        assert_eq!((watch.step, watch.offline), (1, false));
+        let (later, _) = stored.into_intent().unwrap();
+        assert_eq!(later.channels, vec![Channel::Push]);
+        assert_eq!(
+            later.request_id.as_deref(),
+            Some(rows[0].request_id.as_str())
+        );
+    }
+
+    #[test]
+    fn an_offline_user_gets_the_first_later_step_at_once() {
+        let (_, rows, now) = ladder(true);
+        assert_eq!(rows[0].due_at, now);
+        assert_eq!(rows[1].due_at, now + chrono::Duration::hours(1));
+        let stored: StoredIntent = serde_json::from_str(&rows[0].intent).unwrap();
+        assert!(stored.watch().is_some_and(|w| w.offline));
+    }
+
+    #[test]
+    fn a_skipped_step_is_final_and_only_a_claimed_one_is_skipped() {
+        assert!(ScheduleStatus::Sending.can_move_to(ScheduleStatus::Skipped));
+        assert!(!ScheduleStatus::Pending.can_move_to(ScheduleStatus::Skipped));
+        assert!(ScheduleStatus::Skipped.is_final());
+        assert_eq!(
+            ScheduleStatus::parse("skipped"),
+            Some(ScheduleStatus::Skipped)
+        );
+    }
 
     #[test]
     fn every_step_of_an_event_has_its_own_stable_request_id() {

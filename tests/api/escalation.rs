@@ -37,15 +37,9 @@ pub async fn app_with_fcm(backend: Backend) -> Option<(TestApp, HttpStub, HttpSt
     Some((app, fcm, oauth))
 }
 
+/// An admin `POST`: (status, body).
 pub async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let res = app
-        .admin(Method::POST, path)
-        .json(&body)
-        .send()
-        .await
-        .expect("post");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    app.post_json(&app.admin_key, path, body).await
 }
 
 /// A template with in-app and push parts, a rule escalating to push `after`, and a device for `user`.
