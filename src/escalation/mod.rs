@@ -12,11 +12,8 @@ use crate::persistence::StoreError;
 use crate::producer::{InAppExtras, Intent, ProducerError};
 use crate::schedule::StoredIntent;
 use chrono::{DateTime, Utc};
-use entity::{events as e, notifications as n};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
-};
+use entity::notifications as n;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -163,10 +160,9 @@ pub enum StepEnd {
 
 /// Appends a finished step to its event's audit (`rules[].escalation_steps`
 /// would tie it to one rule; a flat `escalation` list keeps every step of the
-/// event in the order they finished). The event row is locked on PostgreSQL
-/// so two nodes finishing steps at once do not lose one.
+/// event in the order they finished).
 pub async fn record(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl ConnectionTrait,
     watch: &Watch,
     end: &StepEnd,
 ) -> Result<(), StoreError> {
@@ -179,26 +175,27 @@ pub async fn record(
             json!({"step": watch.step, "status": "cancelled", "reason": reason, "at": Utc::now()})
         }
     };
-    let txn = db.begin().await?;
-    let mut find = e::Entity::find_by_id(watch.event_id.clone());
-    if txn.get_database_backend() == DbBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let Some(event) = find.one(&txn).await? else {
-        // Retention removed the event: nothing is left to show the step on.
-        return Ok(());
-    };
-    let mut outcome: Value = serde_json::from_str(&event.outcome).unwrap_or_else(|_| json!({}));
-    if let Some(obj) = outcome.as_object_mut() {
-        let list = obj.entry("escalation").or_insert_with(|| json!([]));
-        if let Some(items) = list.as_array_mut() {
-            items.push(entry);
+    // One statement appends, so two steps finishing at once on any node both
+    // land, and no read-then-write transaction meets SQLite's lock upgrade.
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "UPDATE events SET outcome = jsonb_set(outcome::jsonb, '{escalation}', \
+             COALESCE(outcome::jsonb -> 'escalation', '[]'::jsonb) || jsonb_build_array($1::jsonb))::text \
+             WHERE event_id = $2"
         }
-    }
-    let mut active = event.into_active_model();
-    active.outcome = Set(outcome.to_string());
-    e::Entity::update(active).exec(&txn).await?;
-    txn.commit().await?;
+        _ => {
+            "UPDATE events SET outcome = json_set(outcome, '$.escalation', \
+             json_insert(COALESCE(json_extract(outcome, '$.escalation'), json('[]')), '$[#]', json(?1))) \
+             WHERE event_id = ?2"
+        }
+    };
+    // An event retention removed updates nothing: there is nowhere left to show the step.
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [entry.to_string().into(), watch.event_id.clone().into()],
+    ))
+    .await?;
     Ok(())
 }
 
