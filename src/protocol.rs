@@ -23,7 +23,9 @@ pub const CLOSE_SERVER_ERROR: u16 = 1011;
 /// Most ids accepted in one `mark_read`, `mark_seen` or `ack` frame.
 pub const MAX_IDS_PER_FRAME: usize = 1000;
 
-#[derive(Debug, Serialize)]
+/// Its utoipa schema is the AsyncAPI document's (`/api/v1/asyncapi.json`), so
+/// the document cannot drift from what sessions send.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
     Hello {
@@ -144,14 +146,25 @@ impl FrameError {
 }
 
 /// The frame as JSON has it, before its ids are parsed.
-#[derive(Deserialize)]
+/// What a client may send, as read off the wire. Its schema is the AsyncAPI
+/// document's client frame.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawFrame {
-    MarkRead { ids: Vec<String> },
+pub(crate) enum RawFrame {
+    MarkRead {
+        #[schema(value_type = Vec<uuid::Uuid>, max_items = 1000)]
+        ids: Vec<String>,
+    },
     MarkAllRead,
-    MarkSeen { ids: Vec<String> },
+    MarkSeen {
+        #[schema(value_type = Vec<uuid::Uuid>, max_items = 1000)]
+        ids: Vec<String>,
+    },
     MarkAllSeen,
-    Ack { ids: Vec<String> },
+    Ack {
+        #[schema(value_type = Vec<uuid::Uuid>, max_items = 1000)]
+        ids: Vec<String>,
+    },
     Ping,
 }
 

@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// One of `webhook_url` (Slack, Discord, Teams) or `channel` (a Slack channel id, bot mode).
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationInput {
     pub webhook_url: Option<String>,
@@ -130,7 +130,7 @@ async fn remove(
 
 /// My chat destinations.
 #[utoipa::path(get, path = "/api/v1/chat", tag = "chat", security(("user_token" = [])),
-    responses((status = 200, description = "{items: [{service, kind, destination (redacted), updated_at}]}")))]
+    responses((status = 200, body = super::bodies::views::ChatDestinationList)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_list(
     user: AuthedUser,
@@ -142,7 +142,7 @@ pub async fn my_list(
 /// Set where my messages on a chat service go.
 #[utoipa::path(put, path = "/api/v1/chat/{service}", tag = "chat", params(("service" = String, Path)),
     request_body = DestinationInput, security(("user_token" = [])),
-    responses((status = 200, description = "the destination, redacted"), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, description = "the destination, redacted", body = super::bodies::views::ChatDestinationView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_put(
     user: AuthedUser,
@@ -167,7 +167,7 @@ pub async fn my_delete(
 
 /// A user's chat destinations.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/chat", tag = "chat", params(("user_id" = String, Path)),
-    security(("api_key" = [])), responses((status = 200, description = "{items: [...]}")))]
+    security(("api_key" = [])), responses((status = 200, body = super::bodies::views::ChatDestinationList)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_list(
     _: Admin,
@@ -180,7 +180,7 @@ pub async fn svc_list(
 /// Set where a user's messages on a chat service go.
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/chat/{service}", tag = "chat",
     params(("user_id" = String, Path), ("service" = String, Path)), request_body = DestinationInput,
-    security(("api_key" = [])), responses((status = 200, description = "the destination, redacted"), (status = 422, body = super::ErrorBody)))]
+    security(("api_key" = [])), responses((status = 200, description = "the destination, redacted", body = super::bodies::views::ChatDestinationView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn svc_put(
     _: Admin,

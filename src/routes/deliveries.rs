@@ -39,7 +39,7 @@ pub(crate) async fn with_attempts(
 
 /// Every channel's status and attempt history for a notification.
 #[utoipa::path(get, path = "/api/v1/notifications/{id}/deliveries", tag = "deliveries", params(("id" = String, Path)),
-    security(("api_key" = [])), responses((status = 200, body = Object)))]
+    security(("api_key" = [])), responses((status = 200, body = super::bodies::views::NotificationDeliveries)))]
 #[tracing::instrument(skip_all)]
 pub async fn for_notification(
     _: Admin,
@@ -63,7 +63,7 @@ pub struct ByRequest {
 
 /// Status by the `/send` request id.
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries", params(ByRequest), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = super::bodies::views::RequestDeliveries), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn by_request(
     _: Admin,

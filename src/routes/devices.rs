@@ -200,7 +200,7 @@ async fn remove(state: &AppState, user: &UserId, token: &str) -> Result<HttpResp
 
 /// My devices.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("user_token" = [])),
-    responses((status = 200, description = "{items: [Device]}")))]
+    responses((status = 200, body = super::bodies::views::DeviceList)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_list(
     user: AuthedUser,
@@ -235,7 +235,7 @@ pub async fn my_delete(
 
 /// A user's devices.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/devices", tag = "devices", params(("user_id" = String, Path)),
-    security(("api_key" = [])), responses((status = 200, description = "{items: [Device]}")))]
+    security(("api_key" = [])), responses((status = 200, body = super::bodies::views::DeviceList)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_list(
     _: Admin,

@@ -1,5 +1,8 @@
 //! Events over REST, their audit trail, dead letters and pack import.
 
+use super::bodies::events::{
+    DeadLetterList, EventAccepted, EventAudit, EventBody, ImportBody, ImportSummary,
+};
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Admin, Sender};
@@ -78,8 +81,8 @@ fn dead_letter_json(m: &entity::dead_letters::Model) -> Value {
 /// headers, the body is the data) or a batch (`application/cloudevents-batch+json`).
 /// A W3C `traceparent` header makes the processing part of the caller's trace.
 /// A malformed or unprocessable event is answered 422 and also kept as a dead letter.
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = Object,
-    responses((status = 202, body = Object), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("api_key" = [])), request_body = EventBody,
+    responses((status = 202, body = EventAccepted), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn publish(
     _: Sender,
@@ -126,7 +129,7 @@ pub async fn publish(
 
 /// What an event produced: matched rules, notifications and deliveries, or why nothing matched.
 #[utoipa::path(get, path = "/api/v1/events/{event_id}", tag = "events", params(("event_id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = EventAudit), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn audit(
     _: Admin,
@@ -183,7 +186,7 @@ pub struct DeadLetterParams {
 
 /// Dead letters, newest first.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "events", params(DeadLetterParams), security(("api_key" = [])),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = DeadLetterList)))]
 #[tracing::instrument(skip_all)]
 pub async fn dead_letters(
     _: Admin,
@@ -199,7 +202,7 @@ pub async fn dead_letters(
 
 /// Re-run a dead letter after fixing a template or rule.
 #[utoipa::path(post, path = "/api/v1/dead-letters/{id}/replay", tag = "events", params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = EventAccepted), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn replay(
     _: Admin,
@@ -221,15 +224,22 @@ pub async fn replay(
 }
 
 /// Load a pack of templates and rules, idempotently.
-#[utoipa::path(post, path = "/api/v1/import", tag = "templates", security(("api_key" = [])), request_body = Object,
-    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/import", tag = "templates", security(("api_key" = [])), request_body = ImportBody,
+    responses((status = 200, body = ImportSummary), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn import(
     _: Admin,
     state: web::Data<AppState>,
-    body: super::Body<Value>,
+    body: super::Body<ImportBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let summary = crate::packs::import(&state.db, &body).await?;
+    // Packs carry no chat destinations (they hold no secrets); say so rather than drop them.
+    if body.rules.iter().any(|r| r.chat.is_some()) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "a pack's rules cannot carry chat destinations; set them with PUT /rules/{id}",
+        ));
+    }
+    let summary = crate::packs::import(&state.db, &super::bodies::encoded(&*body)?).await?;
     state.pipeline.catalog().refresh().await?;
     Ok(HttpResponse::Ok().json(summary))
 }

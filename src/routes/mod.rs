@@ -1,6 +1,8 @@
 //! HTTP and WebSocket routes. Handlers parse input into domain types, call
 //! the feed or persistence, and map errors through [`ApiError`].
 
+mod asyncapi;
+mod bodies;
 mod callbacks;
 mod chat;
 mod cloudevents;
@@ -142,6 +144,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
         .service(Endpoint::new("/ready").get(health::ready))
         .service(Endpoint::new("/metrics").get(health::metrics))
         .service(openapi::swagger())
+        .service(web::redirect("/api/v1/docs", "/api/v1/docs/").permanent())
+        .service(Endpoint::new("/api/v1/asyncapi.json").get(asyncapi::serve))
         .service(
             web::scope("/api/v1")
                 .service(Endpoint::new("/ws").get(ws::connect))

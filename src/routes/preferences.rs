@@ -1,5 +1,6 @@
 //! Preferences, for a user's own token and for services on a user's behalf.
 
+use super::bodies::preferences::{PreferencesBody, PreferencesView};
 use super::endpoint::Endpoint;
 use super::{path_user, ApiError, AppState};
 use crate::auth::{Admin, AuthedUser};
@@ -33,11 +34,11 @@ async fn read(state: &AppState, user: &UserId) -> Result<HttpResponse, ApiError>
 async fn write(
     state: &AppState,
     user: &UserId,
-    body: &serde_json::Value,
+    body: &PreferencesBody,
     merge: bool,
     origin: ChangeOrigin,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = PreferencePatch::parse(body)?;
+    let patch = PreferencePatch::parse(&super::bodies::encoded(body)?)?;
     let doc = preferences::update(&state.db, user, &origin, |doc| {
         if !merge {
             *doc = PreferenceDocument::default();
@@ -56,7 +57,7 @@ fn key_origin(admin: &Admin) -> ChangeOrigin {
 
 /// My preferences.
 #[utoipa::path(get, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    responses((status = 200, description = "The preferences document", body = Object)))]
+    responses((status = 200, description = "The preferences document", body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_get(
     user: AuthedUser,
@@ -67,32 +68,32 @@ pub async fn my_get(
 
 /// Replace my preferences.
 #[utoipa::path(put, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body(content = Object, description = "{channels, categories, quiet_hours, digest} or the older flat form"),
-    responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    request_body(content = PreferencesBody, description = "{channels, categories, quiet_hours, digest} or the older flat form"),
+    responses((status = 200, body = PreferencesView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_put(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, false, ChangeOrigin::User).await
 }
 
 /// Merge a partial document into my preferences.
 #[utoipa::path(patch, path = "/api/v1/preferences", tag = "preferences", security(("user_token" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    request_body = PreferencesBody, responses((status = 200, body = PreferencesView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn my_patch(
     user: AuthedUser,
     state: web::Data<AppState>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &user.0, &body, true, ChangeOrigin::User).await
 }
 
 /// A user's preferences.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), responses((status = 200, body = Object)))]
+    security(("api_key" = [])), responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_get(
     _: Admin,
@@ -104,26 +105,26 @@ pub async fn svc_get(
 
 /// Replace a user's preferences.
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+    security(("api_key" = [])), request_body = PreferencesBody, responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_put(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, false, key_origin(&admin)).await
 }
 
 /// Merge into a user's preferences.
 #[utoipa::path(patch, path = "/api/v1/users/{user_id}/preferences", tag = "preferences", params(("user_id" = String, Path)),
-    security(("api_key" = [])), request_body = Object, responses((status = 200, body = Object)))]
+    security(("api_key" = [])), request_body = PreferencesBody, responses((status = 200, body = PreferencesView)))]
 #[tracing::instrument(skip_all, fields(user_id = %path))]
 pub async fn svc_patch(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<serde_json::Value>,
+    body: super::Body<PreferencesBody>,
 ) -> Result<HttpResponse, ApiError> {
     write(&state, &path_user(&path)?, &body, true, key_origin(&admin)).await
 }

@@ -1,9 +1,13 @@
 //! Template management (admin) and render previews.
 
+use super::bodies::templates::{
+    RenderBody, RenderView, TemplateBody, TemplateList, TemplateLocales, TemplateVersions,
+    TemplateView,
+};
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
-use crate::packs::{template_code, upsert_template, TemplateInput};
+use crate::packs::{template_code, upsert_template};
 use crate::persistence::templates;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -34,15 +38,15 @@ fn row_json(r: &templates::TemplateRow) -> Value {
 /// `in_app.tags` renders to a list of tags and `in_app.actions` to a list of `{label, url}` or
 /// `{label, event}` buttons, with the limits `/send` applies.
 #[utoipa::path(post, path = "/api/v1/templates", tag = "templates", security(("api_key" = [])),
-    request_body(content = Object, description = "{code, locale?, description?, parts: {in_app: {title, body, action_url, data, tags, actions}, email: {subject, html, text}, push: {title, body, data}, sms: {text}, webhook: {body}}}"),
-    responses((status = 201, body = Object), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    request_body = TemplateBody,
+    responses((status = 201, body = TemplateView), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: super::Body<Value>,
+    body: super::Body<TemplateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = TemplateInput::parse(&body, None)?;
+    let input = body.to_input(None)?;
     if templates::get(&state.db, &input.code)
         .await?
         .iter()
@@ -63,7 +67,7 @@ pub async fn create(
 }
 
 /// List templates (current versions).
-#[utoipa::path(get, path = "/api/v1/templates", tag = "templates", security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/templates", tag = "templates", security(("api_key" = [])), responses((status = 200, body = TemplateList)))]
 #[tracing::instrument(skip_all)]
 pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = templates::list(&state.db).await?;
@@ -72,7 +76,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 
 /// Read a template: every locale at its current version.
 #[utoipa::path(get, path = "/api/v1/templates/{code}", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = TemplateLocales), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn get(
     _: Admin,
@@ -90,16 +94,16 @@ pub async fn get(
 
 /// Update a template: saves a new version for the body's locale.
 #[utoipa::path(put, path = "/api/v1/templates/{code}", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 422, body = super::ErrorBody)))]
+    request_body = TemplateBody, responses((status = 200, body = TemplateView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<Value>,
+    body: super::Body<TemplateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = template_code(&path)?;
-    let input = TemplateInput::parse(&body, Some(&code))?;
+    let input = body.to_input(Some(&code))?;
     crate::templates::check(&input.parts).map_err(|e| crate::packs::PackError::Template {
         code: code.clone(),
         source: e,
@@ -135,7 +139,7 @@ pub async fn delete(
 
 /// Every version of a template, newest first.
 #[utoipa::path(get, path = "/api/v1/templates/{code}/versions", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = TemplateVersions), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn versions(
     _: Admin,
@@ -153,27 +157,28 @@ pub async fn versions(
 /// Preview a render. Body: `{variables, locale?, channel?}`, or the variables themselves.
 /// A part that renders past `template_max_output_bytes` is a 422 `template_output_too_large`.
 #[utoipa::path(post, path = "/api/v1/templates/{code}/render", tag = "templates", params(("code" = String, Path)), security(("api_key" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    request_body = RenderBody, responses((status = 200, body = RenderView), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn render(
     _: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<Value>,
+    body: super::Body<RenderBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = template_code(&path)?;
     let engine = state.pipeline.templates();
     if !engine.exists(&code) {
         return Err(ApiError::not_found("template"));
     }
-    let (vars, locale, only) = match body.get("variables") {
-        Some(v) => (
-            v.clone(),
-            body.get("locale").and_then(Value::as_str),
-            body.get("channel").and_then(Value::as_str),
-        ),
-        None => (body.clone(), None, None),
+    let (vars, locale, only) = match body.into_inner() {
+        RenderBody::Wrapped {
+            variables,
+            locale,
+            channel,
+        } => (variables, locale, channel),
+        RenderBody::Bare(vars) => (Value::Object(vars.0), None, None),
     };
+    let (locale, only) = (locale.as_deref(), only.as_deref());
     let mut channels = serde_json::Map::new();
     let mut first = None;
     for channel in crate::domain::Channel::ALL

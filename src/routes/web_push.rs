@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Herald's VAPID public key (base64url uncompressed P-256 point), the `applicationServerKey`.
 #[utoipa::path(get, path = "/api/v1/web-push/public-key", tag = "devices",
     security(("user_token" = []), ("api_key" = [])),
-    responses((status = 200, description = "{public_key}"), (status = 401, body = super::ErrorBody)))]
+    responses((status = 200, body = super::bodies::views::PublicKey), (status = 401, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn public_key(
     _: Either<AuthedUser, Admin>,
@@ -55,7 +55,7 @@ impl TryFrom<ClickInput> for Clicked {
 /// The user clicked a Web Push notification: its delivery moves to `clicked`.
 #[utoipa::path(post, path = "/api/v1/web-push/clicked", tag = "devices", request_body = ClickInput,
     security(("user_token" = [])),
-    responses((status = 200, description = "{items: [{delivery_id, status}]}"), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = super::bodies::views::ClickedList), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.0))]
 pub async fn clicked(
     user: AuthedUser,

@@ -1,5 +1,8 @@
 //! Webhook endpoints: configuration, test sends, secret rotation, delivery log.
 
+use super::bodies::webhooks::{
+    RotatedSecret, TestQueued, WebhookBody, WebhookList, WebhookLog, WebhookView,
+};
 use super::endpoint::Endpoint;
 use super::{ApiError, AppState};
 use crate::auth::Admin;
@@ -53,66 +56,37 @@ fn url_error(e: UrlError) -> ApiError {
     ApiError::unprocessable(code, e.to_string())
 }
 
-async fn parse_input(state: &AppState, body: &Value) -> Result<webhooks::EndpointInput, ApiError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ApiError::unprocessable("invalid_body", "must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["url", "description", "event_patterns", "enabled"].contains(&k.as_str()))
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_body",
-            format!("unknown field '{k}'"),
-        ));
-    }
-    let url = obj
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::unprocessable("invalid_field", "url is required"))?;
-    let url = WebhookUrl::parse(url).map_err(url_error)?;
+async fn parse_input(
+    state: &AppState,
+    body: &WebhookBody,
+) -> Result<webhooks::EndpointInput, ApiError> {
+    let url = WebhookUrl::parse(&body.url).map_err(url_error)?;
     url.check_resolved(state.webhook_allow_private)
         .await
         .map_err(url_error)?;
-    let patterns: Vec<String> = match obj.get("event_patterns") {
-        None => vec!["#".into()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|p| {
-                p.as_str().map(str::to_string).ok_or_else(|| {
-                    ApiError::unprocessable("invalid_field", "event_patterns must be strings")
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "invalid_field",
-                "event_patterns must be a list",
-            ))
-        }
-    };
+    let patterns = body
+        .event_patterns
+        .clone()
+        .unwrap_or_else(|| vec!["#".into()]);
     for p in &patterns {
         EventPattern::parse(p)?;
     }
     Ok(webhooks::EndpointInput {
         url: url.as_str().to_string(),
-        description: obj
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        description: body.description.clone(),
         patterns,
-        enabled: obj.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        enabled: body.enabled.unwrap_or(true),
     })
 }
 
 /// Create an endpoint: `{url, event_patterns?, description?, enabled?}`. The `whsec_` secret is shown once.
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), request_body = WebhookBody,
+    responses((status = 201, body = WebhookView), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
-    body: super::Body<Value>,
+    body: super::Body<WebhookBody>,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_input(&state, &body).await?;
     let row = webhooks::create(&state.db, input, new_secret()).await?;
@@ -121,7 +95,7 @@ pub async fn create(
 }
 
 /// List endpoints.
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), responses((status = 200, body = WebhookList)))]
 #[tracing::instrument(skip_all)]
 pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = webhooks::list(&state.db).await?;
@@ -131,7 +105,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 
 /// Read an endpoint.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = WebhookView), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn get(
     _: Admin,
@@ -146,13 +120,13 @@ pub async fn get(
 
 /// Replace an endpoint's settings. Enabling it again clears an automatic disable.
 #[utoipa::path(put, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    request_body = WebhookBody, responses((status = 200, body = WebhookView), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn update(
     _: Admin,
     state: web::Data<AppState>,
     path: web::Path<super::Segment>,
-    body: super::Body<Value>,
+    body: super::Body<WebhookBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let input = parse_input(&state, &body).await?;
@@ -179,7 +153,7 @@ pub async fn delete(
 
 /// Replace the endpoint's secret; the new one is shown once.
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = RotatedSecret), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn rotate(
     _: Admin,
@@ -196,7 +170,7 @@ pub async fn rotate(
 
 /// Queue a `webhook.test` event for the endpoint.
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 202, body = Object), (status = 404, body = super::ErrorBody)))]
+    responses((status = 202, body = TestQueued), (status = 404, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn test(
     _: Admin,
@@ -226,7 +200,7 @@ pub async fn test(
 
 /// The endpoint's delivery log: attempts, outcome, latency, response excerpt.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = WebhookLog)))]
 #[tracing::instrument(skip_all)]
 pub async fn log(
     _: Admin,

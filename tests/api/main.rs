@@ -20,6 +20,7 @@ mod hardening;
 mod hygiene;
 mod inbox;
 mod metrics;
+mod openapi;
 mod operations;
 mod outbox;
 mod outbox_faults;

@@ -68,7 +68,7 @@ struct Report {
 /// `X-Herald-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">` with HERALD_CALLBACK_SECRET).
 #[utoipa::path(post, path = "/api/v1/callbacks/{provider}", tag = "deliveries", params(("provider" = String, Path)),
     request_body(content = String, description = "the provider's form or JSON body"),
-    responses((status = 200, body = Object), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+    responses((status = 200, body = super::bodies::views::CallbackAnswer), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(provider = %path))]
 pub async fn callback(

@@ -37,7 +37,7 @@ async fn only_the_fields_the_server_needs_are_required() {
         send["required"].as_array().is_none_or(Vec::is_empty),
         "{send}"
     );
-    let rule = &doc["components"]["schemas"]["RuleInput"];
+    let rule = &doc["components"]["schemas"]["RuleBody"];
     assert_eq!(
         rule["required"],
         serde_json::json!(["name", "event_pattern", "channels", "template_code"]),
