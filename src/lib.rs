@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod domain;
+pub mod escalation;
 pub mod feed;
 pub mod metrics;
 pub mod packs;

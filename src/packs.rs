@@ -108,10 +108,13 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
     ];
     // Keys of features kept outside the list above (see `crate::schedule`).
     const SCHEDULE_KEYS: [&str; 1] = ["delay"];
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !KEYS.contains(&k.as_str()) && !SCHEDULE_KEYS.contains(&k.as_str()))
-    {
+    // See `crate::escalation`.
+    const ESCALATION_KEYS: [&str; 1] = ["escalation"];
+    if let Some(k) = obj.keys().find(|k| {
+        !KEYS.contains(&k.as_str())
+            && !SCHEDULE_KEYS.contains(&k.as_str())
+            && !ESCALATION_KEYS.contains(&k.as_str())
+    }) {
         return Err(invalid("rule", format!("unknown field '{k}'")));
     }
     let s = |k: &'static str| {
@@ -167,15 +170,19 @@ pub fn parse_rule(v: &Value, id: uuid::Uuid) -> Result<Rule, DomainError> {
         delay: crate::schedule::rule_delay(obj.get("delay"))?,
         digest: crate::digest::parse_rule_digest(obj.get("digest"))?,
         throttle: crate::domain::Throttle::parse(obj.get("throttle"))?,
+        escalation: crate::domain::Escalation::parse(obj.get("escalation"))?,
     };
-    // A topic rule's fan-out is sent at once to everyone; delays, digests and
-    // throttles are per user and would not apply.
+    // A topic rule's fan-out is sent at once to everyone; delays, digests,
+    // throttles and escalation are per user and would not apply.
     if rule.recipient.topic.is_some()
-        && (rule.delay.is_some() || rule.digest.is_some() || rule.throttle.is_some())
+        && (rule.delay.is_some()
+            || rule.digest.is_some()
+            || rule.throttle.is_some()
+            || rule.escalation.is_some())
     {
         return Err(invalid(
             "recipient.topic",
-            "cannot be combined with delay, digest or throttle",
+            "cannot be combined with delay, digest, throttle or escalation",
         ));
     }
     Ok(rule)
@@ -190,6 +197,7 @@ pub fn rule_json(r: &Rule) -> Value {
         "delay": r.delay.map(|d| d.to_string()),
         "digest": r.digest.as_ref().map(crate::domain::DigestSpec::to_json),
         "throttle": r.throttle.as_ref().map(crate::domain::Throttle::to_json),
+        "escalation": r.escalation.as_ref().map(crate::domain::Escalation::to_json),
     })
 }
 

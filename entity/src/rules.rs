@@ -27,6 +27,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// How long after the event its notification is sent (`15m`); NULL: at once.
     pub delay: Option<String>,
+    /// JSON: the rule's later steps (`[{after, channels}]`); NULL: no escalation.
+    pub escalation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m20261202_000014_schedule;
 mod m20261202_000015_digest;
 mod m20261202_000016_topics;
 mod m20261202_000017_trace;
+mod m20261202_000018_escalation;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_digest::Migration),
             Box::new(m20261202_000017_trace::Migration),
             Box::new(m20261202_000016_topics::Migration),
+            Box::new(m20261202_000018_escalation::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ mod cloudevents;
 mod delivery;
 mod device;
 mod digest;
+mod escalation;
 mod event;
 mod ids;
 mod inbox;
@@ -32,6 +33,10 @@ pub use device::{DeviceToken, Platform, PushProvider};
 pub use digest::{
     DigestInput, DigestKey, DigestSpec, Excess, Throttle, ThrottleInput, ThrottleScope,
     MAX_DIGEST_ITEMS,
+};
+pub use escalation::{
+    Escalation, EscalationStep, EscalationStepInput, StepDecision, StepReason, WatchedState,
+    MAX_ESCALATION_STEPS,
 };
 pub use event::{Event, EventError, EventPattern};
 pub use ids::{NotificationId, UserId};

@@ -62,6 +62,8 @@ pub struct Rule {
     pub digest: Option<super::DigestSpec>,
     /// At most N notifications per user per window.
     pub throttle: Option<super::Throttle>,
+    /// Later steps on other channels while the first notification stays unread.
+    pub escalation: Option<super::Escalation>,
 }
 
 fn valid_path(field: &'static str, p: &str) -> Result<String, DomainError> {

@@ -51,6 +51,14 @@ fn to_rule(m: r::Model) -> StoreResult<Rule> {
                 .as_ref(),
         )
         .map_err(corrupt)?,
+        escalation: crate::domain::Escalation::parse(
+            m.escalation
+                .as_deref()
+                .map(|t| parse_json("escalation", t))
+                .transpose()?
+                .as_ref(),
+        )
+        .map_err(corrupt)?,
     })
 }
 
@@ -72,6 +80,7 @@ fn active(rule: &Rule) -> r::ActiveModel {
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
         delay: Set(rule.delay.map(|d| d.to_string())),
+        escalation: Set(rule.escalation.as_ref().map(|e| e.to_json().to_string())),
     }
 }
 

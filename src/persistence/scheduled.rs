@@ -165,8 +165,16 @@ pub async fn claim(
 
 /// How a claimed row ends.
 pub enum Finish {
-    Sent { notification_id: Option<Uuid> },
-    Failed { error: String },
+    Sent {
+        notification_id: Option<Uuid>,
+    },
+    Failed {
+        error: String,
+    },
+    /// An escalation step that did not run, and why.
+    Skipped {
+        reason: String,
+    },
 }
 
 /// Ends a claimed row if its lease is still `token`'s. False: the lease was
@@ -180,6 +188,7 @@ pub async fn finish(
     let (status, notification, error) = match how {
         Finish::Sent { notification_id } => (ScheduleStatus::Sent, notification_id, None),
         Finish::Failed { error } => (ScheduleStatus::Failed, None, Some(error)),
+        Finish::Skipped { reason } => (ScheduleStatus::Skipped, None, Some(reason)),
     };
     debug_assert!(ScheduleStatus::Sending.can_move_to(status));
     let res = s::Entity::update_many()

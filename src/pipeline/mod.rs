@@ -75,6 +75,8 @@ pub struct PipelineDeps {
     pub fast: Option<Arc<dyn FastIdempotency>>,
     pub stats: Arc<Stats>,
     pub digest: crate::digest::DigestSettings,
+    /// Where users are connected; an escalation skips its first delay for one who is not.
+    pub presence: Option<Arc<dyn crate::bus::Presence>>,
 }
 
 pub struct Pipeline {
@@ -84,6 +86,7 @@ pub struct Pipeline {
     fast: Option<Arc<dyn FastIdempotency>>,
     stats: Arc<Stats>,
     digests: crate::digest::Router,
+    presence: Option<Arc<dyn crate::bus::Presence>>,
 }
 
 impl Pipeline {
@@ -95,6 +98,7 @@ impl Pipeline {
             fast,
             stats,
             digest,
+            presence,
         } = deps;
         Self {
             digests: crate::digest::Router::new(db.clone(), digest),
@@ -103,6 +107,7 @@ impl Pipeline {
             catalog,
             fast,
             stats,
+            presence,
         }
     }
 
@@ -263,11 +268,32 @@ impl Pipeline {
                 audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "scheduled": shown}));
                 continue;
             }
+            let (intent, ladder) = match &rule.escalation {
+                Some(esc) => {
+                    let offline = crate::escalation::offline(self.presence.as_deref(), &user).await;
+                    let (intent, ladder) = crate::escalation::Ladder::prepare(
+                        intent,
+                        esc,
+                        &event.id,
+                        chrono::Utc::now(),
+                        offline,
+                    )
+                    .map_err(|e| rejected(&rule.name, e))?;
+                    (intent, Some(ladder))
+                }
+                None => (intent, None),
+            };
             let planned = self
                 .producer
                 .plan(&intent)
                 .await
                 .map_err(|e| rejected(&rule.name, e))?;
+            // Later steps watch the in-app notification: without one there is nothing to escalate.
+            if let Some(ladder) = ladder.filter(|_| planned.notification.is_some()) {
+                let (rows, shown) = ladder.into_parts();
+                unit.scheduled.extend(rows);
+                audit.push(json!({"rule_id": rule.id, "rule": rule.name, "user_id": user.as_str(), "escalation": shown}));
+            }
             if webhook_body.is_none() {
                 webhook_body = planned.webhook_body.clone();
             }

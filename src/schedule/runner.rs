@@ -5,6 +5,8 @@
 //! runs it again and the producer's guard answers with the original.
 
 use super::{ScheduleSettings, StoredIntent};
+use crate::domain::{StepDecision, StepReason};
+use crate::escalation::{StepEnd, Watch};
 use crate::persistence::scheduled::{self, Finish};
 use crate::persistence::StoreError;
 use crate::pipeline::Pipeline;
@@ -60,8 +62,14 @@ impl ScheduleRunner {
 
     #[tracing::instrument(skip_all, fields(scheduled = %row.id))]
     async fn run_one(&self, token: Uuid, row: s::Model) {
-        let finish = match self.send(&row).await {
-            Ok(notification_id) => Finish::Sent { notification_id },
+        let (finish, step) = match self.send(&row).await {
+            Ok((notification_id, step)) => (Finish::Sent { notification_id }, step),
+            Err(SendError::Skipped(reason, watch)) => (
+                Finish::Skipped {
+                    reason: format!("cancelled: {}", reason.as_str()),
+                },
+                Some((watch, StepEnd::Cancelled(reason))),
+            ),
             // The database is down: the lease runs out and a later step retries.
             Err(SendError::Store(e)) => {
                 tracing::warn!(error = %e, "scheduled send failed; it is retried when its lease ends");
@@ -69,27 +77,53 @@ impl ScheduleRunner {
             }
             Err(SendError::Refused(error)) => {
                 tracing::warn!(%error, "scheduled send cannot be sent");
-                Finish::Failed { error }
+                (Finish::Failed { error }, None)
             }
         };
         match scheduled::finish(&self.db, row.id, token, finish).await {
-            Ok(true) => {}
+            Ok(true) => {
+                if let Some((watch, end)) = step {
+                    if let Err(e) = crate::escalation::record(&self.db, &watch, &end).await {
+                        tracing::warn!(error = %e, "could not add an escalation step to its event's audit");
+                    }
+                }
+            }
             Ok(false) => tracing::info!("scheduled send was taken over by another step"),
             Err(e) => tracing::warn!(error = %e, "could not record a scheduled send's end"),
         }
     }
 
-    async fn send(&self, row: &s::Model) -> Result<Option<Uuid>, SendError> {
+    async fn send(&self, row: &s::Model) -> Result<Sent, SendError> {
         let stored: StoredIntent = serde_json::from_str(&row.intent)
             .map_err(|e| SendError::Refused(format!("stored intent does not parse: {e}")))?;
+        let watch = stored.watch().cloned();
         let (intent, extras) = stored
             .into_intent()
             .map_err(|e| SendError::Refused(format!("stored intent is invalid: {e}")))?;
         if matches!(intent.content, Content::Template { .. }) {
             self.pipeline.catalog().check_before_event().await;
         }
+        if let Some(w) = &watch {
+            let decision = crate::escalation::decide(&self.db, &intent.user, w)
+                .await
+                .map_err(SendError::Store)?;
+            if let StepDecision::Cancel(reason) = decision {
+                return Err(SendError::Skipped(reason, w.clone()));
+            }
+        }
         match self.pipeline.producer().send_with(intent, extras).await {
-            Ok(outcome) => Ok(outcome.notification_id),
+            Ok(outcome) => {
+                let id = outcome.notification_id;
+                let step = watch.map(|w| {
+                    (
+                        w,
+                        StepEnd::Ran {
+                            notification_id: id,
+                        },
+                    )
+                });
+                Ok((id, step))
+            }
             Err(ProducerError::Store(e)) => Err(SendError::Store(e)),
             Err(other) => Err(SendError::Refused(other.to_string())),
         }
@@ -132,7 +166,13 @@ impl ScheduleRunner {
     }
 }
 
+/// What a send produced, and the escalation step it finished if it was one.
+type Sent = (Option<Uuid>, Option<(Watch, StepEnd)>);
+
 enum SendError {
     Store(StoreError),
     Refused(String),
+    /// An escalation step whose notification was handled: not an error, but
+    /// nothing is sent, so it leaves by the same early return.
+    Skipped(StepReason, Watch),
 }

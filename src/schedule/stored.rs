@@ -24,6 +24,9 @@ pub struct StoredIntent {
     phone: Option<String>,
     tags: Vec<String>,
     actions: Vec<NotificationAction>,
+    /// An escalation step's watch: the step runs only while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    watch: Option<crate::escalation::Watch>,
 }
 
 impl StoredIntent {
@@ -40,7 +43,18 @@ impl StoredIntent {
             phone: intent.phone.as_ref().map(|p| p.as_str().to_string()),
             tags: extras.tags.iter().map(|t| t.as_str().to_string()).collect(),
             actions: extras.actions.clone().into_vec(),
+            watch: None,
         }
+    }
+
+    /// Makes the send an escalation step that runs only while `watch` holds.
+    pub fn watching(mut self, watch: crate::escalation::Watch) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    pub fn watch(&self) -> Option<&crate::escalation::Watch> {
+        self.watch.as_ref()
     }
 
     /// Parses every field back into the producer's types.

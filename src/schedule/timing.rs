@@ -62,6 +62,8 @@ pub enum ScheduleStatus {
     Cancelled,
     /// The intent could not be sent at its time (its template was deleted, say).
     Failed,
+    /// An escalation step whose notification was handled before it was due.
+    Skipped,
 }
 
 impl ScheduleStatus {
@@ -72,6 +74,7 @@ impl ScheduleStatus {
             Self::Sent => "sent",
             Self::Cancelled => "cancelled",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -82,6 +85,7 @@ impl ScheduleStatus {
             Self::Sent,
             Self::Cancelled,
             Self::Failed,
+            Self::Skipped,
         ]
         .into_iter()
         .find(|s| s.as_str() == raw)
@@ -98,11 +102,15 @@ impl ScheduleStatus {
             | (Sending, Sending)
             | (Sending, Sent)
             | (Sending, Failed)
+            | (Sending, Skipped)
         )
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Sent | Self::Cancelled | Self::Failed)
+        matches!(
+            self,
+            Self::Sent | Self::Cancelled | Self::Failed | Self::Skipped
+        )
     }
 }
 

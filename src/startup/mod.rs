@@ -206,6 +206,7 @@ impl Application {
             fast,
             stats: stats.clone(),
             digest: settings.digest.clone(),
+            presence: Some(bus_handles.presence.clone()),
         }));
         let schedule = crate::schedule::Schedules::new(db.clone(), &settings.schedule);
         actix_web::rt::spawn(schedule.runner(pipeline.clone()).run(stopping.clone()));

@@ -13,6 +13,7 @@ mod cluster;
 mod cluster_bus;
 mod delivery;
 mod digest;
+mod escalation;
 mod events;
 mod feed;
 mod hardening;

@@ -54,6 +54,10 @@ pub struct RuleBody {
     /// At most `limit` notifications per user per `window`; see the README's "Throttles".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<crate::domain::ThrottleInput>,
+    /// Later steps while the first notification stays unread:
+    /// `[{"after": "10m", "channels": ["push"]}]`; see the README's "Escalation".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Vec<crate::domain::EscalationStepInput>>,
 }
 
 /// Where the recipient's user id, email and phone are read from in the event (dot paths).
@@ -104,6 +108,7 @@ pub struct RuleView {
     pub delay: Option<String>,
     pub digest: Option<crate::domain::DigestInput>,
     pub throttle: Option<crate::domain::ThrottleInput>,
+    pub escalation: Option<Vec<crate::domain::EscalationStepInput>>,
 }
 
 #[derive(Serialize, ToSchema)]

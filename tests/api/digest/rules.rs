@@ -84,8 +84,9 @@ async fn the_digest_escalation_pack_imports_once(app: TestApp) {
                 .expect("summary")
         }
     };
+    let rules = pack["rules"].as_array().map(Vec::len).expect("rules");
     let first = import(pack.clone()).await;
-    assert_eq!(first["rules"]["created"], 2, "{first}");
+    assert_eq!(first["rules"]["created"], rules, "{first}");
     let again = import(pack).await;
-    assert_eq!(again["rules"]["unchanged"], 2, "{again}");
+    assert_eq!(again["rules"]["unchanged"], rules, "{again}");
 }
