@@ -106,15 +106,18 @@ pub fn binary_attributes<'h>(
 impl Pipeline {
     /// Parses a source's message and processes the event in its trace.
     pub async fn ingest_inbound(&self, inbound: &Inbound<'_>) -> Result<Outcome, PipelineError> {
-        let event = inbound.parse()?;
-        self.ingest_event(event, inbound.source).await
+        match inbound.parse() {
+            Ok(event) => self.ingest_event(event, inbound.source).await,
+            Err(e) => self.counted(inbound.source, Err(e.into())),
+        }
     }
 
     /// Processes a parsed event inside its `event` span, which continues the
     /// trace the source sent (see [`crate::trace::event_span`]).
     pub async fn ingest_event(&self, event: Event, source: &str) -> Result<Outcome, PipelineError> {
         let span = crate::trace::event_span(&event.id, &event.event_type, event.trace.as_ref());
-        self.process(event, source).instrument(span).await
+        let result = self.process(event, source).instrument(span).await;
+        self.counted(source, result)
     }
 }
 

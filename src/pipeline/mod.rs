@@ -139,6 +139,15 @@ impl Pipeline {
             Ok(event) => self.process(event, source).await,
             Err(e) => Err(e.into()),
         };
+        self.counted(source, result)
+    }
+
+    /// Counts one pass through the pipeline by source and outcome.
+    fn counted(
+        &self,
+        source: &str,
+        result: Result<Outcome, PipelineError>,
+    ) -> Result<Outcome, PipelineError> {
         if let Some(outcome) = EventOutcome::of(&result) {
             self.stats.metrics.event(source, outcome);
         }
