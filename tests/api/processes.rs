@@ -201,15 +201,18 @@ where
 }
 
 /// Sends `req`, trying again when the connection drops before an answer (a
-/// pooled keep-alive connection the server closed). Only idempotent requests
-/// come here: PUTs, and sends that carry a request id.
+/// pooled keep-alive connection the server closed) or the server answers 408
+/// (it did not read the request head in time, which a loaded two-core machine
+/// can cause). Only idempotent requests come here: PUTs, and sends that carry a
+/// request id.
 async fn retrying(req: reqwest::RequestBuilder) -> reqwest::Response {
     let mut last = None;
-    for _ in 0..3 {
+    for attempt_no in 0..3 {
         let Some(attempt) = req.try_clone() else {
             break;
         };
         match attempt.send().await {
+            Ok(res) if res.status() == reqwest::StatusCode::REQUEST_TIMEOUT && attempt_no < 2 => {}
             Ok(res) => return res,
             Err(e) => last = Some(e),
         }
