@@ -125,6 +125,25 @@ pub struct ActionInput {
     pub event: Option<String>,
 }
 
+/// A parsed action written back as input, so a stored one is parsed again
+/// through [`NotificationAction::parse`] when it is read.
+impl From<NotificationAction> for ActionInput {
+    fn from(action: NotificationAction) -> Self {
+        match action {
+            NotificationAction::Url { label, url } => Self {
+                label,
+                url: Some(url),
+                event: None,
+            },
+            NotificationAction::Event { label, event } => Self {
+                label,
+                url: None,
+                event: Some(event),
+            },
+        }
+    }
+}
+
 impl NotificationAction {
     pub fn parse(raw: ActionInput) -> Result<Self, DomainError> {
         let label = raw.label;

@@ -256,14 +256,7 @@ impl Pipeline {
                 channels: rule.channels.clone(),
                 category: rule.category.clone(),
                 priority: rule.priority,
-                content: Content::Template {
-                    code: rule.template_code.clone(),
-                    vars,
-                    // Only what the template's `in_app.data` declares reaches the
-                    // recipient: an event may carry other people's contacts or internal fields.
-                    data: json!({"event_type": event.event_type}),
-                    in_app_overrides: (None, None, None),
-                },
+                content: Content::for_rule(rule, vars, &event.event_type),
                 rule_id: Some(rule.id),
                 request_id: None,
                 email: event_email(rule, &payload),

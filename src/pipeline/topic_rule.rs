@@ -3,10 +3,10 @@
 //! event's guard and the fan-out runner reaches the subscribers after that.
 
 use super::{Pipeline, PipelineError};
-use crate::domain::{Event, Rule, TopicKey, TopicTarget, UserId};
+use crate::domain::{Event, Rule, TopicKey, TopicTarget};
 use crate::persistence::topic_fanouts::NewFanout;
 use crate::persistence::writer::Unit;
-use crate::producer::{Content, InAppExtras, Intent, ProducerError};
+use crate::producer::{Content, ProducerError};
 use crate::topics::{TopicMessage, TopicsError};
 use serde_json::{json, Value};
 
@@ -77,7 +77,7 @@ impl Pipeline {
             // No request id: the event's guard, in the same transaction, is what
             // makes this happen once, and a `/send` request id cannot collide with it.
             request_id: None,
-            message: message(rule, event, vars, &key)?,
+            message: message(rule, event, vars)?,
             topic: key,
         };
         audit.push(json!({"rule_id": rule.id, "rule": rule.name, "topic": fanout.topic.as_str(), "fanout_id": fanout.id}));
@@ -88,33 +88,8 @@ impl Pipeline {
 
 /// What every subscriber is sent: the rule's template over the event, as a
 /// user rule's notification would be.
-fn message(
-    rule: &Rule,
-    event: &Event,
-    vars: Value,
-    key: &TopicKey,
-) -> Result<String, PipelineError> {
-    // A message needs an intent, which names a user: the key stands in (its
-    // characters are a subset of a user id's) and every subscriber replaces it.
-    let stand_in =
-        UserId::parse(key.as_str()).map_err(|e| PipelineError::Rejected(e.to_string()))?;
-    let intent = Intent {
-        user: stand_in,
-        channels: rule.channels.clone(),
-        category: rule.category.clone(),
-        priority: rule.priority,
-        content: Content::Template {
-            code: rule.template_code.clone(),
-            vars,
-            data: json!({"event_type": event.event_type}),
-            in_app_overrides: (None, None, None),
-        },
-        rule_id: Some(rule.id),
-        request_id: None,
-        email: None,
-        phone: None,
-    };
-    TopicMessage::from_intent(intent, InAppExtras::default())
+fn message(rule: &Rule, event: &Event, vars: Value) -> Result<String, PipelineError> {
+    TopicMessage::for_rule(rule, Content::for_rule(rule, vars, &event.event_type))
         .to_text()
         .map_err(|e: TopicsError| PipelineError::Rejected(e.to_string()))
 }

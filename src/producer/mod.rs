@@ -63,6 +63,20 @@ pub enum Content {
     },
 }
 
+impl Content {
+    /// A rule's template over an event's variables. Only what the template's
+    /// `in_app.data` declares reaches the recipient, beside the event type: an
+    /// event may carry other people's contacts or internal fields.
+    pub fn for_rule(rule: &crate::domain::Rule, vars: Value, event_type: &str) -> Self {
+        Self::Template {
+            code: rule.template_code.clone(),
+            vars,
+            data: serde_json::json!({ "event_type": event_type }),
+            in_app_overrides: (None, None, None),
+        }
+    }
+}
+
 /// What to send one user, before their preferences are applied.
 #[derive(Clone, Debug)]
 pub struct Intent {

@@ -59,22 +59,7 @@ impl StoredIntent {
 
     /// Parses every field back into the producer's types.
     pub fn into_intent(self) -> Result<(Intent, InAppExtras), DomainError> {
-        let actions = self
-            .actions
-            .into_iter()
-            .map(|a| match a {
-                NotificationAction::Url { label, url } => ActionInput {
-                    label,
-                    url: Some(url),
-                    event: None,
-                },
-                NotificationAction::Event { label, event } => ActionInput {
-                    label,
-                    url: None,
-                    event: Some(event),
-                },
-            })
-            .collect();
+        let actions = self.actions.into_iter().map(ActionInput::from).collect();
         let intent = Intent {
             user: UserId::parse(self.user)?,
             channels: self.channels,

@@ -7,33 +7,13 @@ use crate::domain::{
 };
 use crate::producer::{Content, InAppExtras, Intent};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum StoredContent {
-    Plain {
-        title: String,
-        body: String,
-        action_url: Option<String>,
-        data: Value,
-    },
-    Template {
-        code: String,
-        vars: Value,
-        data: Value,
-        in_app_title: Option<String>,
-        in_app_body: Option<String>,
-        in_app_action_url: Option<String>,
-    },
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 struct Stored {
     channels: Vec<Channel>,
     category: String,
     priority: Priority,
-    content: StoredContent,
+    content: Content,
     tags: Vec<String>,
     actions: Vec<NotificationAction>,
 }
@@ -60,6 +40,17 @@ impl TopicMessage {
         }
     }
 
+    /// A rule's message: its template over the event, on its channels.
+    pub fn for_rule(rule: &crate::domain::Rule, content: Content) -> Self {
+        Self {
+            channels: rule.channels.clone(),
+            category: rule.category.clone(),
+            priority: rule.priority,
+            content,
+            extras: InAppExtras::default(),
+        }
+    }
+
     /// The intent for one subscriber, guarded by the fan-out's key.
     pub fn intent_for(&self, user: UserId, guard_key: String) -> Intent {
         Intent {
@@ -76,37 +67,11 @@ impl TopicMessage {
     }
 
     pub fn to_text(&self) -> Result<String, TopicsError> {
-        let content = match &self.content {
-            Content::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            } => StoredContent::Plain {
-                title: title.clone(),
-                body: body.clone(),
-                action_url: action_url.clone(),
-                data: data.clone(),
-            },
-            Content::Template {
-                code,
-                vars,
-                data,
-                in_app_overrides: (t, b, a),
-            } => StoredContent::Template {
-                code: code.clone(),
-                vars: vars.clone(),
-                data: data.clone(),
-                in_app_title: t.clone(),
-                in_app_body: b.clone(),
-                in_app_action_url: a.clone(),
-            },
-        };
         let stored = Stored {
             channels: self.channels.clone(),
             category: self.category.as_str().to_string(),
             priority: self.priority,
-            content,
+            content: self.content.clone(),
             tags: self
                 .extras
                 .tags
@@ -122,53 +87,12 @@ impl TopicMessage {
     pub fn parse(text: &str) -> Result<Self, TopicsError> {
         let bad = |e: &dyn std::fmt::Display| TopicsError::Message(e.to_string());
         let s: Stored = serde_json::from_str(text).map_err(|e| bad(&e))?;
-        let actions = s
-            .actions
-            .into_iter()
-            .map(|a| match a {
-                NotificationAction::Url { label, url } => ActionInput {
-                    label,
-                    url: Some(url),
-                    event: None,
-                },
-                NotificationAction::Event { label, event } => ActionInput {
-                    label,
-                    url: None,
-                    event: Some(event),
-                },
-            })
-            .collect();
-        let content = match s.content {
-            StoredContent::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            } => Content::Plain {
-                title,
-                body,
-                action_url,
-                data,
-            },
-            StoredContent::Template {
-                code,
-                vars,
-                data,
-                in_app_title,
-                in_app_body,
-                in_app_action_url,
-            } => Content::Template {
-                code,
-                vars,
-                data,
-                in_app_overrides: (in_app_title, in_app_body, in_app_action_url),
-            },
-        };
+        let actions = s.actions.into_iter().map(ActionInput::from).collect();
         Ok(Self {
             channels: s.channels,
             category: Category::parse(s.category).map_err(|e| bad(&e))?,
             priority: s.priority,
-            content,
+            content: s.content,
             extras: InAppExtras {
                 tags: Tags::parse(s.tags).map_err(|e| bad(&e))?,
                 actions: Actions::parse(actions).map_err(|e| bad(&e))?,

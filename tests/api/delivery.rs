@@ -4,7 +4,7 @@
 use crate::events::{audit, import, movie_pack, post_event, seed_events};
 use crate::helpers::{spawn_app_with, wait_for, Backend, TestApp};
 use crate::on_both;
-use crate::stubs::{HttpStub, SmtpServer};
+use crate::stubs::{fcm_service_account, HttpStub, SmtpServer};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -514,13 +514,7 @@ async fn push_goes_over_fcm_v1_with_oauth_and_a_dead_token_deactivates_its_devic
         (404, r#"{"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found.", "details": [{"errorCode": "UNREGISTERED"}]}}"#.into()),
     ])
     .await;
-    let sa = json!({
-        "type": "service_account", "project_id": "herald-test", "private_key_id": "k1",
-        "private_key": include_str!("../fixtures/rs256_private.pem"),
-        "client_email": "herald@herald-test.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": format!("http://127.0.0.1:{}/token", oauth.port),
-    })
-    .to_string();
+    let sa = fcm_service_account(oauth.port);
     let base = format!("http://127.0.0.1:{}", fcm.port);
     let Some(app) = spawn_app_with(backend, move |s| {
         s.fcm_service_account_json = Some(SecretString::from(sa));

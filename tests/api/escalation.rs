@@ -4,7 +4,7 @@
 mod steps;
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
-use crate::stubs::HttpStub;
+use crate::stubs::{fcm_service_account, HttpStub};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -21,13 +21,7 @@ pub async fn app_with_fcm(backend: Backend) -> Option<(TestApp, HttpStub, HttpSt
         r#"{"name": "projects/herald-test/messages/0:1"}"#.into(),
     )])
     .await;
-    let sa = json!({
-        "type": "service_account", "project_id": "herald-test", "private_key_id": "k1",
-        "private_key": include_str!("../fixtures/rs256_private.pem"),
-        "client_email": "herald@herald-test.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": format!("http://127.0.0.1:{}/token", oauth.port),
-    })
-    .to_string();
+    let sa = fcm_service_account(oauth.port);
     let base = format!("http://127.0.0.1:{}", fcm.port);
     let app = spawn_app_with(backend, move |s| {
         s.fcm_service_account_json = Some(SecretString::from(sa));

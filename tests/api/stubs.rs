@@ -188,3 +188,15 @@ impl HttpStub {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// A Google service account whose token endpoint is the OAuth stand-in on
+/// `oauth_port`, for an app whose FCM base URL is a local stand-in.
+pub fn fcm_service_account(oauth_port: u16) -> String {
+    serde_json::json!({
+        "type": "service_account", "project_id": "herald-test", "private_key_id": "k1",
+        "private_key": include_str!("../fixtures/rs256_private.pem"),
+        "client_email": "herald@herald-test.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": format!("http://127.0.0.1:{oauth_port}/token"),
+    })
+    .to_string()
+}
