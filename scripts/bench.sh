@@ -6,7 +6,7 @@ set -euo pipefail
 db=${1:-sqlite}; conns=${2:-10000}; rate=${3:-2000}; secs=${4:-10}; mode=${5:-send}
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/herald-target}
-cargo build --release --bins -q
+[ -n "${HERALD_BENCH_SKIP_BUILD:-}" ] || cargo build --release --bins -q
 bin=$CARGO_TARGET_DIR/release
 work=$(mktemp -d)
 ulimit -n 20000
@@ -26,4 +26,4 @@ taskset -c 0 "$bin/herald" > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; [ "$db" = postgres ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)"; cp "$work/server.log" /tmp/bench-server.log; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18090/health >/dev/null && break; sleep 0.1; done
-taskset -c 1 "$bin/herald-bench" --url http://127.0.0.1:18090 --connections "$conns" --rate "$rate" --duration "$secs" --idle 10 --pid "$server" --mode "$mode" --exchange herald.bench
+taskset -c 1 "$bin/herald-bench" --url http://127.0.0.1:18090 --connections "$conns" --rate "$rate" --duration "$secs" --idle 10 --pid "$server" --mode "$mode" --exchange herald.bench ${BENCH_ARGS:-}

@@ -1,4 +1,8 @@
 use clap::Parser;
+
+// The allocator is process-wide by nature; it holds no application state.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

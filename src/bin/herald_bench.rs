@@ -68,6 +68,14 @@ struct Args {
     /// The bus's Redis: its `INFO cpu` is read before and after the load phase.
     #[arg(long)]
     redis_url: Option<String>,
+    /// `herald`, or `nchan` for the same workload against nginx's nchan module
+    /// (`scripts/nchan.conf`): one channel per user, subscribed at `/sub/{user}`
+    /// and published at `/pub/{user}`, for `scripts/compare.sh`.
+    #[arg(long, default_value = "herald")]
+    target: String,
+    /// Bytes of the body of each send (`load` when 0).
+    #[arg(long, default_value_t = 0)]
+    body_bytes: usize,
 }
 
 /// Redis's own CPU time (user + system), in seconds.
@@ -166,11 +174,14 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| format!("bench-{run}-{i}"))
         .collect();
 
+    let nchan = args.target == "nchan";
     let rss_before = summed(&args.pid, rss_kib);
     println!("minting {} tokens", users.len());
     let mut tokens = Vec::with_capacity(users.len());
     for u in &users {
         tokens.push(match &args.jwt_secret {
+            // nchan has no authentication: its subscribers need no token.
+            _ if nchan => String::new(),
             Some(s) => mint(s, u)?,
             None => {
                 let v: Value = http
@@ -196,7 +207,11 @@ async fn main() -> anyhow::Result<()> {
     for (c, chunk) in tokens.chunks(args.connect_batch).enumerate() {
         let conns = chunk.iter().enumerate().map(|(j, t)| {
             let base = &ws_bases[(c * args.connect_batch + j) % ws_bases.len()];
-            tokio_tungstenite::connect_async(format!("{base}/api/v1/ws?token={t}"))
+            let url = match nchan {
+                true => format!("{base}/sub/{}", users[c * args.connect_batch + j]),
+                false => format!("{base}/api/v1/ws?token={t}"),
+            };
+            tokio_tungstenite::connect_async(url)
         });
         for res in futures_util::future::join_all(conns).await {
             let (ws, _) = res?;
@@ -283,18 +298,23 @@ async fn main() -> anyhow::Result<()> {
     let failures = Arc::new(AtomicU64::new(0));
     let cpu0 = summed(&args.pid, cpu_ticks);
     let redis0 = redis_cpu(&args.redis_url).await;
+    let body_text: Arc<str> = match args.body_bytes {
+        0 => "load".into(),
+        n => "x".repeat(n).into(),
+    };
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / args.rate.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let load_start = Instant::now();
     for i in 0..total {
         tick.tick().await;
         let permit = sem.clone().acquire_owned().await?;
-        let (http, url, key, failures, shared) = (
+        let (http, url, key, failures, shared, text) = (
             http.clone(),
             args.url.clone(),
             args.admin_key.clone(),
             failures.clone(),
             shared.clone(),
+            body_text.clone(),
         );
         let user = users[(i as usize * 7919) % users.len()].clone();
         if let Some((_, ch)) = &amqp {
@@ -317,14 +337,24 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::spawn(async move {
             let sent_us = shared.start.elapsed().as_micros() as u64;
-            let body = json!({"user_id": user, "title": "bench", "body": "load", "data": {"sent_us": sent_us}});
-            let ok = http
-                .post(format!("{url}/api/v1/send"))
-                .bearer_auth(key)
-                .json(&body)
+            let data = json!({"sent_us": sent_us});
+            // nchan relays the body as it is: publish the frame the readers expect.
+            let request = match nchan {
+                true => http.post(format!("{url}/pub/{user}")).json(&json!({
+                    "type": "notification",
+                    "notification": {"title": "bench", "body": &*text, "data": data}
+                })),
+                false => http
+                    .post(format!("{url}/api/v1/send"))
+                    .bearer_auth(key)
+                    .json(
+                        &json!({"user_id": user, "title": "bench", "body": &*text, "data": data}),
+                    ),
+            };
+            let ok = request
                 .send()
                 .await
-                .map(|r| r.status().as_u16() == 202)
+                .map(|r| r.status().is_success())
                 .unwrap_or(false);
             if !ok {
                 failures.fetch_add(1, Ordering::Relaxed);

@@ -10,6 +10,7 @@ pub mod digests;
 pub mod events;
 pub mod files;
 pub mod inbox;
+mod nodelay;
 pub mod notifications;
 pub mod preference_history;
 pub mod preferences;
@@ -50,6 +51,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Most PostgreSQL connections a pool opens unless the settings say otherwise.
 pub const DEFAULT_PG_MAX_CONNECTIONS: u32 = 32;
 
+/// How much of the SQLite file is memory-mapped (pages read through the mapping).
+const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, DEFAULT_PG_MAX_CONNECTIONS).await
 }
@@ -81,10 +85,16 @@ pub async fn connect_with(url: &str, pg_max_connections: u32) -> Result<Database
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Pages are read through the mapping, not a pread per page
+                // per connection (measured: 3.6 % of CPU was pread under load).
+                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
         });
     } else {
         opts.max_connections(pg_max_connections.max(2))
-            .min_connections(2);
+            .min_connections(2)
+            .map_sqlx_postgres_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(nodelay::disable_nagle(conn)))
+            });
     }
     let db = Database::connect(opts).await?;
     migrate(&db, &url).await?;
