@@ -75,12 +75,22 @@ impl WsSession {
 
     pub(super) fn start_heartbeat(&self, ctx: &mut Context<Self>) {
         let interval = self.deps.config.heartbeat_interval;
-        // A random first beat spreads pings out, so sessions that connected
+        // A random phase spreads pings out, so sessions that connected
         // together do not ping together (bursts pushed p99 up in the spike).
-        let offset_ms = rand::random_range(0..interval.as_millis().max(1) as u64);
-        ctx.run_later(Duration::from_millis(offset_ms), move |act, ctx| {
+        let phase =
+            Duration::from_millis(rand::random_range(0..interval.as_millis().max(1) as u64));
+        self.schedule_beat(ctx, phase);
+    }
+
+    /// The next ping, on the shared grid (see `beat`): every beat is placed
+    /// from the epoch, so a late wake-up does not shift the session's phase.
+    fn schedule_beat(&self, ctx: &mut Context<Self>, wait: Duration) {
+        let delay = super::beat::until_grid(self.deps.epoch.elapsed(), wait);
+        ctx.run_later(delay, |act, ctx| {
             act.beat(ctx);
-            ctx.run_interval(interval, |act, ctx| act.beat(ctx));
+            if !act.closing {
+                act.schedule_beat(ctx, act.deps.config.heartbeat_interval);
+            }
         });
     }
 

@@ -6,6 +6,7 @@
 //! heartbeat), `inbound` (client frames and their limits), `outbound`
 //! (frames from the hub), `resync` (catching up after the bus between nodes was down).
 
+mod beat;
 mod inbound;
 mod io;
 mod outbound;
@@ -98,6 +99,8 @@ pub struct SessionDeps {
     /// Connects, disconnects and commit-to-frame latency.
     pub metrics: crate::metrics::Metrics,
     next_id: AtomicU64,
+    /// Where the heartbeat grid starts: one instant for every session of this node.
+    epoch: Instant,
 }
 
 impl SessionDeps {
@@ -120,6 +123,7 @@ impl SessionDeps {
             registry,
             metrics,
             next_id: AtomicU64::new(1),
+            epoch: Instant::now(),
         }
     }
 
