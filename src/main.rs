@@ -1,9 +1,4 @@
 use clap::Parser;
-
-// The allocator is process-wide by nature; it holds no application state.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -21,6 +21,16 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// At most one preferences row (its key is the user id, with a foreign key to this row).
+    #[sea_orm(has_one = "super::preferences::Entity")]
+    Preferences,
+}
+
+impl Related<super::preferences::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Preferences.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
