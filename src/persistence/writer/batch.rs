@@ -56,6 +56,23 @@ async fn duplicates(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
 }
 
 pub async fn write_batch(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<UnitResult>> {
+    write_batch_with(db, units, Path::Fastest).await
+}
+
+/// Which way a batch is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// One statement on PostgreSQL when the batch allows it (`one_statement`).
+    Fastest,
+    /// The transaction of sea-orm statements, which every batch can take.
+    General,
+}
+
+async fn write_batch_with(
+    db: &DatabaseConnection,
+    units: &[&Unit],
+    path: Path,
+) -> StoreResult<Vec<UnitResult>> {
     let duplicate = duplicates(db, units).await?;
     let live: Vec<&Unit> = units
         .iter()
@@ -67,7 +84,9 @@ pub async fn write_batch(db: &DatabaseConnection, units: &[&Unit]) -> StoreResul
     let has_work = live
         .iter()
         .any(|u| u.guard.is_some() || !u.notifications.is_empty() || !u.deliveries.is_empty());
-    if has_work {
+    if has_work && path == Path::Fastest && super::one_statement::applies(db, &live) {
+        written = super::one_statement::write(db, &live).await?;
+    } else if has_work {
         written = write_live(db, &live).await?;
     } else {
         written.extend(live.iter().map(|_| UnitResult::Written {
@@ -87,14 +106,10 @@ pub async fn write_batch(db: &DatabaseConnection, units: &[&Unit]) -> StoreResul
         .collect()
 }
 
-/// Writes units known not to be duplicates (another node may still win a race:
-/// then a unique violation fails the whole batch and the caller isolates it).
-async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<UnitResult>> {
-    let now = Utc::now();
-    let txn = db.begin().await?;
-    // 1. Users and seqs first: on SQLite the transaction takes the write lock at once.
-    // Everyone something is written for gets a user row (count 0), so erasing
-    // them finds their deliveries and guards too.
+/// How many notifications each user gets in this batch. Everyone something
+/// is written for gets a user row (count 0), so erasing them finds their
+/// deliveries and guards too. Sorted by id: batches lock users in one order.
+pub(super) fn seq_counts<'a>(units: &[&'a Unit]) -> BTreeMap<&'a str, i64> {
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for u in units {
         if let Some(Guard::Request(r)) = &u.guard {
@@ -109,6 +124,16 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
             *counts.entry(n.user_id.as_str()).or_default() += 1;
         }
     }
+    counts
+}
+
+/// Writes units known not to be duplicates (another node may still win a race:
+/// then a unique violation fails the whole batch and the caller isolates it).
+async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<UnitResult>> {
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    // 1. Users and seqs first: on SQLite the transaction takes the write lock at once.
+    let counts = seq_counts(units);
     let mut next: HashMap<String, i64> = HashMap::with_capacity(counts.len());
     if !counts.is_empty() {
         let lasts = rows::bump_seqs(&txn, &counts).await?;
@@ -220,8 +245,10 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
         .collect())
 }
 
+/// One unit on its own, after its batch failed: by the general path, so a
+/// fault of the one-statement path cannot fail it twice.
 pub async fn write_alone(db: &DatabaseConnection, unit: &Unit) -> StoreResult<UnitResult> {
-    match write_batch(db, &[unit]).await {
+    match write_batch_with(db, &[unit], Path::General).await {
         Ok(mut r) => r
             .pop()
             .ok_or_else(|| StoreError::Corrupt("empty batch result".into())),

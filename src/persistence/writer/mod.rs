@@ -6,6 +6,7 @@
 //! per notification.
 
 mod batch;
+mod one_statement;
 mod rows;
 
 use super::notifications::Inserted;
