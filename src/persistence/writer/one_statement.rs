@@ -71,9 +71,9 @@ pub fn applies(db: &DatabaseConnection, units: &[&Unit]) -> bool {
 }
 
 /// The value a builder set (every field the builders here read is set).
-fn val<T: Into<sea_orm::Value>>(v: &ActiveValue<T>) -> StoreResult<T>
+fn val<T>(v: &ActiveValue<T>) -> StoreResult<T>
 where
-    T: Clone,
+    T: Into<sea_orm::Value> + Clone,
 {
     match v {
         ActiveValue::Set(x) | ActiveValue::Unchanged(x) => Ok(x.clone()),
