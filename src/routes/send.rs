@@ -234,7 +234,7 @@ pub(crate) fn respond(outcome: SendOutcome, request_id: Option<String>) -> HttpR
 /// to every open WebSocket session of the user before the answer.
 #[utoipa::path(post, path = "/api/v1/send", tag = "send", request_body = SendRequest,
     security(("api_key" = [])),
-    responses((status = 202, body = SendResponse), (status = 422, body = super::ErrorBody)))]
+    responses((status = 202, body = SendResponse), (status = 404, description = "the `topic` does not exist", body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn send(
     _: Sender,
