@@ -6,8 +6,12 @@
 //! takes every node's PID, so CPU and memory are summed over the cluster.
 //! See BENCHMARKS.md for how to run it.
 
+#[path = "herald_bench/readings.rs"]
+mod readings;
 #[path = "herald_bench/topic.rs"]
 mod topic;
+
+use readings::{cpu_ticks, redis_cpu, rss_kib, summed};
 
 use clap::Parser;
 use futures_util::StreamExt;
@@ -78,25 +82,6 @@ struct Args {
     body_bytes: usize,
 }
 
-/// Redis's own CPU time (user + system), in seconds.
-async fn redis_cpu(url: &Option<String>) -> Option<f64> {
-    let client = redis::Client::open(url.as_deref()?).ok()?;
-    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-    let info: String = redis::cmd("INFO")
-        .arg("cpu")
-        .query_async(&mut conn)
-        .await
-        .ok()?;
-    let field = |name: &str| -> Option<f64> {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?
-            .trim()
-            .parse()
-            .ok()
-    };
-    Some(field("used_cpu_user")? + field("used_cpu_sys")?)
-}
-
 /// Creates the template and rule that turn `bench.event` into an in-app notification.
 async fn prepare_ingest(http: &reqwest::Client, args: &Args) -> anyhow::Result<()> {
     let tpl = json!({"code": "bench", "in_app": {"title": "bench", "body": "{{ sent_us }}", "data": "{\"sent_us\": {{ sent_us }}}"}});
@@ -112,33 +97,6 @@ async fn prepare_ingest(http: &reqwest::Client, args: &Args) -> anyhow::Result<(
         .send()
         .await?;
     Ok(())
-}
-
-/// Summed over every PID; `None` if any cannot be read.
-fn summed(pids: &[u32], f: fn(u32) -> Option<u64>) -> Option<u64> {
-    if pids.is_empty() {
-        return None;
-    }
-    pids.iter().map(|&p| f(p)).sum()
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// utime + stime in clock ticks (100 per second on Linux).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
 fn mint(secret: &str, user: &str) -> anyhow::Result<String> {

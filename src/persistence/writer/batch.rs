@@ -6,9 +6,7 @@ use crate::persistence::notifications::Inserted;
 use crate::persistence::send_requests;
 use chrono::Utc;
 use entity::notifications as n;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Units whose guard is already stored, or repeats one earlier in the batch.
@@ -174,23 +172,10 @@ async fn write_live(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec
     let mut requests = vec![];
     for (u, mine) in units.iter().zip(&inserted) {
         match &u.guard {
-            Some(Guard::Event(ev)) => events.push(entity::events::ActiveModel {
-                event_id: Set(ev.event_id.clone()),
-                event_type: Set(ev.event_type.clone()),
-                source: Set(ev.source.clone()),
-                status: Set(ev.status.clone()),
-                outcome: Set(ev.outcome.to_string()),
-                created_at: Set(now),
-                trace_id: Set(u.trace.as_ref().map(|t| t.trace_id().to_string())),
-                traceparent: Set(u.trace.as_ref().map(|t| t.parent().header())),
-            }),
-            Some(Guard::Request(r)) => requests.push(entity::send_requests::ActiveModel {
-                user_id: Set(r.user.as_str().to_string()),
-                request_id: Set(r.request_id.clone()),
-                notification_id: Set(mine.first().map(|i| i.view.id)),
-                outcomes: Set(send_requests::outcomes_text(&r.outcomes)?),
-                created_at: Set(now),
-            }),
+            Some(Guard::Event(ev)) => events.push(rows::event(ev, u, now)),
+            Some(Guard::Request(r)) => {
+                requests.push(rows::request(r, mine.first().map(|i| i.view.id), now)?)
+            }
             None => {}
         }
     }

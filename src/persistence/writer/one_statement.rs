@@ -11,7 +11,6 @@
 use super::{rows, Guard, StoreError, StoreResult, Unit, UnitResult};
 use crate::domain::NotificationId;
 use crate::persistence::notifications::Inserted;
-use crate::persistence::send_requests;
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Row};
 use sea_orm::{ActiveValue, DatabaseConnection, DbBackend};
@@ -70,13 +69,13 @@ pub fn applies(db: &DatabaseConnection, units: &[&Unit]) -> bool {
             .all(|u| u.digests.is_empty() && u.scheduled.is_empty() && u.fanouts.is_empty())
 }
 
-/// The value a builder set (every field the builders here read is set).
-fn val<T>(v: &ActiveValue<T>) -> StoreResult<T>
+/// The value a row builder set, moved out (every field read here is set).
+fn val<T>(v: ActiveValue<T>) -> StoreResult<T>
 where
-    T: Into<sea_orm::Value> + Clone,
+    T: Into<sea_orm::Value>,
 {
     match v {
-        ActiveValue::Set(x) | ActiveValue::Unchanged(x) => Ok(x.clone()),
+        ActiveValue::Set(x) | ActiveValue::Unchanged(x) => Ok(x),
         ActiveValue::NotSet => Err(StoreError::Corrupt(
             "a row builder left a field unset".into(),
         )),
@@ -157,19 +156,19 @@ pub async fn write(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<
             let v = rows::view(new, NotificationId::new().as_uuid(), 0, now);
             let m = rows::notification(new, &v);
             n.id.push(v.id);
-            n.user.push(val(&m.user_id)?);
+            n.user.push(val(m.user_id)?);
             n.ord.push(*ord);
-            n.category.push(val(&m.category)?);
-            n.title.push(val(&m.title)?);
-            n.body.push(val(&m.body)?);
-            n.action_url.push(val(&m.action_url)?);
-            n.data.push(val(&m.data)?);
-            n.priority.push(val(&m.priority)?);
-            n.request_id.push(val(&m.request_id)?);
-            n.template_code.push(val(&m.template_code)?);
-            n.template_version.push(val(&m.template_version)?);
-            n.tags.push(val(&m.tags)?);
-            n.actions.push(val(&m.actions)?);
+            n.category.push(val(m.category)?);
+            n.title.push(val(m.title)?);
+            n.body.push(val(m.body)?);
+            n.action_url.push(val(m.action_url)?);
+            n.data.push(val(m.data)?);
+            n.priority.push(val(m.priority)?);
+            n.request_id.push(val(m.request_id)?);
+            n.template_code.push(val(m.template_code)?);
+            n.template_version.push(val(m.template_version)?);
+            n.tags.push(val(m.tags)?);
+            n.actions.push(val(m.actions)?);
             mine.push((
                 Inserted {
                     view: v,
@@ -189,21 +188,21 @@ pub async fn write(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<
     for (u, mine) in units.iter().zip(&pending) {
         match &u.guard {
             Some(Guard::Event(ev)) => {
-                e.id.push(ev.event_id.clone());
-                e.kind.push(ev.event_type.clone());
-                e.source.push(ev.source.clone());
-                e.status.push(ev.status.clone());
-                e.outcome.push(ev.outcome.to_string());
-                e.trace_id
-                    .push(u.trace.as_ref().map(|t| t.trace_id().to_string()));
-                e.traceparent
-                    .push(u.trace.as_ref().map(|t| t.parent().header()));
+                let m = rows::event(ev, u, now);
+                e.id.push(val(m.event_id)?);
+                e.kind.push(val(m.event_type)?);
+                e.source.push(val(m.source)?);
+                e.status.push(val(m.status)?);
+                e.outcome.push(val(m.outcome)?);
+                e.trace_id.push(val(m.trace_id)?);
+                e.traceparent.push(val(m.traceparent)?);
             }
             Some(Guard::Request(g)) => {
-                r.user.push(g.user.as_str().to_string());
-                r.request_id.push(g.request_id.clone());
-                r.notification.push(mine.first().map(|(i, _)| i.view.id));
-                r.outcomes.push(send_requests::outcomes_text(&g.outcomes)?);
+                let m = rows::request(g, mine.first().map(|(i, _)| i.view.id), now)?;
+                r.user.push(val(m.user_id)?);
+                r.request_id.push(val(m.request_id)?);
+                r.notification.push(val(m.notification_id)?);
+                r.outcomes.push(val(m.outcomes)?);
             }
             None => {}
         }
@@ -216,21 +215,21 @@ pub async fn write(db: &DatabaseConnection, units: &[&Unit]) -> StoreResult<Vec<
             let (id, m) = rows::delivery(nd, u, linked, now)?;
             ids.push(id);
             d.id.push(id);
-            d.event_id.push(val(&m.event_id)?);
+            d.event_id.push(val(m.event_id)?);
             d.notification.push(linked);
-            d.rule_id.push(val(&m.rule_id)?);
-            d.user.push(val(&m.user_id)?);
-            d.channel.push(val(&m.channel)?);
-            d.status.push(val(&m.status)?);
-            d.content.push(val(&m.content)?);
-            d.template_code.push(val(&m.template_code)?);
-            d.template_version.push(val(&m.template_version)?);
-            d.next_attempt_at.push(val(&m.next_attempt_at)?);
-            d.category.push(val(&m.category)?);
-            d.priority.push(val(&m.priority)?);
-            d.endpoint.push(val(&m.endpoint_id)?);
-            d.request_id.push(val(&m.request_id)?);
-            d.traceparent.push(val(&m.traceparent)?);
+            d.rule_id.push(val(m.rule_id)?);
+            d.user.push(val(m.user_id)?);
+            d.channel.push(val(m.channel)?);
+            d.status.push(val(m.status)?);
+            d.content.push(val(m.content)?);
+            d.template_code.push(val(m.template_code)?);
+            d.template_version.push(val(m.template_version)?);
+            d.next_attempt_at.push(val(m.next_attempt_at)?);
+            d.category.push(val(m.category)?);
+            d.priority.push(val(m.priority)?);
+            d.endpoint.push(val(m.endpoint_id)?);
+            d.request_id.push(val(m.request_id)?);
+            d.traceparent.push(val(m.traceparent)?);
         }
         delivery_ids.push(ids);
     }

@@ -1,9 +1,10 @@
 //! Row builders for the group-commit writer.
 
-use super::{Guard, NewDelivery, StoreError, StoreResult, Unit};
+use super::{EventRecord, Guard, NewDelivery, RequestGuard, StoreError, StoreResult, Unit};
 use crate::domain::{DeliveryContent, DeliveryStatus, NewNotification, NotificationView};
 use crate::persistence::json_text;
 use crate::persistence::notifications::list_text;
+use crate::persistence::send_requests;
 use chrono::{DateTime, Utc};
 use entity::{notifications as n, users as u};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
@@ -109,6 +110,35 @@ pub fn delivery(
         traceparent: Set(unit.trace.as_ref().map(|t| t.parent().header())),
     };
     Ok((id, am))
+}
+
+/// The processed-event row that guards an event's unit.
+pub fn event(ev: &EventRecord, unit: &Unit, now: DateTime<Utc>) -> entity::events::ActiveModel {
+    entity::events::ActiveModel {
+        event_id: Set(ev.event_id.clone()),
+        event_type: Set(ev.event_type.clone()),
+        source: Set(ev.source.clone()),
+        status: Set(ev.status.clone()),
+        outcome: Set(ev.outcome.to_string()),
+        created_at: Set(now),
+        trace_id: Set(unit.trace.as_ref().map(|t| t.trace_id().to_string())),
+        traceparent: Set(unit.trace.as_ref().map(|t| t.parent().header())),
+    }
+}
+
+/// The `/send` guard row, pointing at the unit's notification when it has one.
+pub fn request(
+    r: &RequestGuard,
+    notification_id: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> StoreResult<entity::send_requests::ActiveModel> {
+    Ok(entity::send_requests::ActiveModel {
+        user_id: Set(r.user.as_str().to_string()),
+        request_id: Set(r.request_id.clone()),
+        notification_id: Set(notification_id),
+        outcomes: Set(send_requests::outcomes_text(&r.outcomes)?),
+        created_at: Set(now),
+    })
 }
 
 /// Creates missing users and bumps every user's counter by its count, in one
